@@ -1,0 +1,870 @@
+"""Build the cadastre: surface → roofs → horizon → irradiance → pv → ``cadastre.gpkg``.
+
+The territory is cut into square tiles (default 1 km). Each tile is processed on its own
+window of the surface model, widened by a halo (default 150 m) so that casters outside the
+tile shade the roofs inside it. A building belongs to the tile that holds its footprint's
+representative point, so no building is processed twice. Tiles run one after the other,
+or on a Dask cluster (``dask.distributed``): a ``LocalCluster`` on a laptop, or any
+scheduler address for a multi-node cluster. The same function runs in both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from rasterio.crs import CRS
+from rasterio.windows import Window, from_bounds
+from rasterio.windows import transform as window_transform
+
+import solar
+from solar import cadastre, horizon, irradiance, pv, roofs
+from solar.errors import InputError
+from solar.footprints import Footprint, read_footprints, select_within
+from solar.surface import Surface, rasterize_laz, read_dsm
+from solar.weather import DEFAULT_WEATHER, Weather, read_weather, solar_position
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_COMMUNES = DATA_DIR / "territory" / "communes-mbm.geojson"
+
+#: A progress callback: (stage, done, total).
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Parameters of a build. Every one of them changes the output.
+
+    Attributes
+    ----------
+    laz_resolution : float
+        Cell size when a LAZ point cloud is rasterised. [m]
+    n_sectors : int
+        Azimuth sectors of the horizon (72 = 5° steps).
+    halo : float
+        Width read around each tile so that outside casters count. [m]
+    tile_size : float
+        Side of a build tile. [m]
+    min_face_area : float
+        Smallest roof face kept by the segmentation (plan area). [m²]
+    setback : float
+        Edge setback kept free of modules. [m]
+    obstacle_tolerance : float
+        Distance off the fitted plane beyond which a pixel is an obstacle. [m]
+    max_tilt : float
+        Faces steeper than this are unsuitable. [°]
+    min_usable_area : float
+        Faces with less usable (sloped) area are unsuitable. [m²]
+    shade_threshold : float
+        Roof pixels receiving less than this share of their face's unshaded irradiation
+        are kept free of modules. [-]
+    module : str or None
+        Module name in ``data/modules.toml``; None takes the default module.
+    system_losses : float
+        DC system losses (soiling, wiring, mismatch, ageing at start, availability). [-]
+    albedo : float
+        Ground reflectance. [-]
+    """
+
+    laz_resolution: float = 0.5
+    n_sectors: int = 72
+    halo: float = 150.0
+    tile_size: float = 1000.0
+    min_face_area: float = 2.0
+    setback: float = 0.4
+    obstacle_tolerance: float = 0.2
+    max_tilt: float = 60.0
+    min_usable_area: float = 4.0
+    shade_threshold: float = 0.6
+    module: str | None = None
+    system_losses: float = 0.14
+    albedo: float = 0.2
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What a build produced and how long it took."""
+
+    path: Path
+    raster_path: Path | None
+    buildings: int
+    faces: int
+    kwc: float
+    production_mwh_yr: float
+    seconds: float
+    tiles: int
+    filled_cells: int
+    footprints_repaired: int
+    footprints_dropped: tuple[str, ...]
+    footprints_outside: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Tile:
+    """One unit of work: a core square, the buildings it owns, and the window to read."""
+
+    index: int
+    core: tuple[float, float, float, float]
+    window: tuple[float, float, float, float]
+    footprints: tuple[Footprint, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class SiteClimate:
+    """What every tile shares: the weather, the sun, the module and the site optimum."""
+
+    weather: Weather
+    solpos: pd.DataFrame
+    sun_azimuth: np.ndarray
+    sun_elevation: np.ndarray
+    month_of_hour: np.ndarray
+    optimum_kwh_m2: float
+    module: pv.Module
+
+
+@dataclass(frozen=True, eq=False)
+class TileResult:
+    """The rows one tile adds to the cadastre, and its roof pixels for the raster."""
+
+    face_rows: list[dict[str, Any]]
+    face_geometries: list[shapely.Geometry]
+    monthly: dict[str, list[Any]]
+    profiles: cadastre.FaceProfiles
+    pixel_x: np.ndarray
+    pixel_y: np.ndarray
+    pixel_irradiation: np.ndarray
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def crop(surface: Surface, bounds: tuple[float, float, float, float]) -> Surface:
+    """The part of ``surface`` inside ``bounds`` (snapped outward to whole pixels)."""
+    rows, cols = surface.shape
+    win = from_bounds(*bounds, transform=surface.transform)
+    row0 = max(int(np.floor(win.row_off)), 0)
+    col0 = max(int(np.floor(win.col_off)), 0)
+    row1 = min(int(np.ceil(win.row_off + win.height)), rows)
+    col1 = min(int(np.ceil(win.col_off + win.width)), cols)
+    window = Window(col0, row0, col1 - col0, row1 - row0)  # type: ignore[call-arg]
+    sl = (slice(row0, row1), slice(col0, col1))
+
+    def cut(mask: np.ndarray | None) -> np.ndarray | None:
+        return None if mask is None else mask[sl]
+
+    return Surface(
+        elevation=surface.elevation[sl],
+        transform=window_transform(window, surface.transform),
+        crs=surface.crs,
+        filled_cells=0,
+        ground=cut(surface.ground),
+        vegetation=cut(surface.vegetation),
+        building=cut(surface.building),
+        sources=surface.sources,
+    )
+
+
+def plan_tiles(
+    bounds: tuple[float, float, float, float],
+    footprints: Sequence[Footprint],
+    *,
+    tile_size: float,
+    halo: float,
+) -> list[Tile]:
+    """Cut ``bounds`` into square tiles and give each footprint to exactly one of them.
+
+    Tiles without buildings are dropped. A tile's window covers its core and its
+    buildings' footprints, widened by ``halo`` and clipped to ``bounds``.
+    """
+    xmin, ymin, xmax, ymax = bounds
+    n_cols = max(int(np.ceil((xmax - xmin) / tile_size)), 1)
+    n_rows = max(int(np.ceil((ymax - ymin) / tile_size)), 1)
+    points = shapely.point_on_surface([f.geometry for f in footprints])
+    px, py = shapely.get_x(points), shapely.get_y(points)
+    tile_col = np.clip(((px - xmin) // tile_size).astype(int), 0, n_cols - 1)
+    tile_row = np.clip(((py - ymin) // tile_size).astype(int), 0, n_rows - 1)
+    tiles = []
+    for key in sorted(set(zip(tile_row.tolist(), tile_col.tolist(), strict=True))):
+        members = np.flatnonzero((tile_row == key[0]) & (tile_col == key[1]))
+        core = (
+            xmin + key[1] * tile_size,
+            ymin + key[0] * tile_size,
+            min(xmin + (key[1] + 1) * tile_size, xmax),
+            min(ymin + (key[0] + 1) * tile_size, ymax),
+        )
+        owned = tuple(footprints[i] for i in members)
+        fx0, fy0, fx1, fy1 = shapely.total_bounds([f.geometry for f in owned])
+        window = (
+            max(min(core[0], fx0) - halo, xmin),
+            max(min(core[1], fy0) - halo, ymin),
+            min(max(core[2], fx1) + halo, xmax),
+            min(max(core[3], fy1) + halo, ymax),
+        )
+        tiles.append(Tile(len(tiles), core, window, owned))
+    return tiles
+
+
+def site_climate(weather: Weather, module_name: str | None) -> SiteClimate:
+    """Solar position, month of each hour and the best unshaded orientation, once."""
+    solpos = solar_position(weather)
+    _, _, optimum = irradiance.optimal_orientation(weather, solpos)
+    return SiteClimate(
+        weather=weather,
+        solpos=solpos,
+        sun_azimuth=solpos["azimuth"].to_numpy(np.float64),
+        sun_elevation=solpos["apparent_elevation"].to_numpy(np.float64),
+        month_of_hour=(weather.data.index.month.to_numpy() - 1).astype(np.int64),
+        optimum_kwh_m2=float(optimum),
+        module=pv.load_module(module_name),
+    )
+
+
+def _plane_surface(surface: Surface, faces: Sequence[roofs.RoofFace]) -> np.ndarray:
+    """The elevation with each face's pixels moved onto its fitted plane.
+
+    Horizons are computed on this surface: a LiDAR roof carries a few centimetres of noise,
+    and at 0.5 m a pixel 5 cm below its neighbour would see a 6° horizon and shade itself.
+    Obstacle pixels keep their measured height and still cast shade.
+    """
+    elevation = surface.elevation.copy()
+    for face in faces:
+        x, y = _pixel_centres(surface, face.rows, face.cols)
+        a, b, c = face.plane
+        elevation[face.rows, face.cols] = a * x + b * y + c
+    return elevation
+
+
+def _pixel_centres(
+    surface: Surface, rows: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    t = surface.transform
+    x = t.c + (cols + 0.5) * t.a
+    y = t.f + (rows + 0.5) * t.e
+    return x, y
+
+
+def process_tile(
+    surface: Surface, footprints: Sequence[Footprint], climate: SiteClimate, options: BuildOptions
+) -> TileResult:
+    """Segment, shade, irradiate and lay out every roof face of one tile.
+
+    Parameters
+    ----------
+    surface : Surface
+        The tile's window, halo included.
+    footprints : sequence of Footprint
+        The buildings this tile owns.
+    climate : SiteClimate
+    options : BuildOptions
+
+    Returns
+    -------
+    TileResult
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    faces = roofs.segment_roofs(
+        surface,
+        footprints,
+        min_face_area=options.min_face_area,
+        setback=options.setback,
+        obstacle_tolerance=options.obstacle_tolerance,
+    )
+    timings["roofs"] = time.perf_counter() - start
+    if not faces:
+        return _empty_result(timings)
+
+    start = time.perf_counter()
+    roof_mask = np.zeros(surface.shape, dtype=bool)
+    for face in faces:
+        roof_mask[face.rows, face.cols] = True
+    horizons = horizon.horizon_angles(
+        _plane_surface(surface, faces),
+        surface.resolution,
+        n_sectors=options.n_sectors,
+        mask=roof_mask,
+        max_distance=options.halo,
+    )
+    pixel_index = np.full(surface.shape, -1, dtype=np.int64)
+    pixel_index[horizons.rows, horizons.cols] = np.arange(len(horizons.rows))
+    timings["horizon"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    tilts = np.array([f.surface_tilt for f in faces])
+    azimuths = np.array([np.nan if f.surface_azimuth is None else f.surface_azimuth for f in faces])
+    face_pixels = [pixel_index[f.rows, f.cols] for f in faces]
+    lit, sky_view, band_open = horizon.face_shading(
+        horizons, face_pixels, climate.sun_azimuth, climate.sun_elevation, tilts, azimuths
+    )
+    shaded = irradiance.poa_irradiance(
+        climate.weather,
+        climate.solpos,
+        tilts,
+        azimuths,
+        shading=irradiance.Shading(lit, sky_view, band_open),
+        albedo=options.albedo,
+    )
+    unshaded = irradiance.poa_irradiance(
+        climate.weather, climate.solpos, tilts, azimuths, albedo=options.albedo
+    )
+    pixel_kwh = horizon.pixel_irradiation(
+        horizons,
+        face_pixels,
+        climate.sun_azimuth,
+        climate.sun_elevation,
+        shaded,
+        unshaded,
+        climate.month_of_hour,
+    )
+    timings["irradiance"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    rows_out, geoms, blobs = [], [], []
+    monthly: dict[str, list[Any]] = {k: [] for k in cadastre.MONTHLY_FIELDS}
+    weather = climate.weather.data
+    specific = pv.production(
+        shaded.poa_global,
+        weather["temp_air"].to_numpy(),
+        weather["wind_speed"].to_numpy(),
+        np.ones(len(faces)),
+        module=climate.module,
+        system_losses=options.system_losses,
+    )
+    monthly_specific = _monthly_sums(specific, climate.month_of_hour)
+    for i, face in enumerate(faces):
+        annual_shaded = float(shaded.annual_kwh_m2[i])
+        annual_open = float(unshaded.annual_kwh_m2[i])
+        suitable = face.surface_tilt <= options.max_tilt
+        usable = _sunny_part(face, surface, pixel_kwh[face_pixels[i], 0], annual_open, options)
+        usable_area = float(shapely.area(usable)) / np.cos(np.radians(face.surface_tilt))
+        suitable = suitable and usable_area >= options.min_usable_area
+        layout = (
+            pv.layout_modules(usable, climate.module, face.surface_tilt, face.surface_azimuth)
+            if suitable
+            else None
+        )
+        panels = layout.n_modules if layout else 0
+        kwc = float(layout.kwc) if layout else 0.0
+        specific_yield = float(specific[i].sum())
+        rows_out.append(
+            {
+                "building_id": face.building_id,
+                "face_id": face.face_id,
+                "tilt_deg": round(face.surface_tilt, 2),
+                "azimuth_deg": np.nan
+                if face.surface_azimuth is None
+                else round(face.surface_azimuth, 2),
+                "is_flat": face.is_flat,
+                "area_m2": round(face.area_m2, 2),
+                "usable_area_m2": round(usable_area if suitable else 0.0, 2),
+                "irradiation_kwh_m2_yr": round(annual_shaded, 1),
+                "shading_loss_pct": round(100.0 * (1.0 - annual_shaded / annual_open), 2)
+                if annual_open > 0
+                else 0.0,
+                "panels": panels,
+                "kwc": round(kwc, 3),
+                "production_kwh_yr": round(specific_yield * kwc, 1),
+                "specific_yield_kwh_kwc": round(specific_yield, 1),
+                "suitability": str(pv.suitability(annual_shaded / climate.optimum_kwh_m2))
+                if panels
+                else "unsuitable",
+            }
+        )
+        geoms.append(face.polygon)
+        blobs.append(cadastre.encode_profile(specific[i]))
+        for month in range(12):
+            monthly["face_id"].append(face.face_id)
+            monthly["month"].append(month + 1)
+            monthly["irradiation_kwh_m2"].append(round(float(shaded.monthly_kwh_m2[i, month]), 2))
+            monthly["production_kwh"].append(round(float(monthly_specific[i, month]) * kwc, 2))
+    timings["pv"] = time.perf_counter() - start
+
+    x, y = _pixel_centres(surface, horizons.rows, horizons.cols)
+    return TileResult(
+        face_rows=rows_out,
+        face_geometries=geoms,
+        monthly=monthly,
+        profiles=cadastre.FaceProfiles([r["face_id"] for r in rows_out], blobs),
+        pixel_x=x,
+        pixel_y=y,
+        pixel_irradiation=pixel_kwh.astype(np.float32),
+        seconds=timings,
+    )
+
+
+def _empty_result(timings: dict[str, float]) -> TileResult:
+    empty = np.zeros(0)
+    return TileResult(
+        [],
+        [],
+        {k: [] for k in cadastre.MONTHLY_FIELDS},
+        cadastre.FaceProfiles([], []),
+        empty,
+        empty,
+        np.zeros((0, 13), dtype=np.float32),
+        timings,
+    )
+
+
+def _monthly_sums(hourly: np.ndarray, month_of_hour: np.ndarray) -> np.ndarray:
+    """(n, 8760) hourly values summed per month → (n, 12)."""
+    out = np.zeros((hourly.shape[0], 12))
+    for month in range(12):
+        out[:, month] = hourly[:, month_of_hour == month].sum(axis=1)
+    return out
+
+
+def _sunny_part(
+    face: roofs.RoofFace,
+    surface: Surface,
+    pixel_annual_kwh_m2: np.ndarray,
+    face_unshaded_kwh_m2: float,
+    options: BuildOptions,
+) -> shapely.Geometry:
+    """The usable polygon minus the pixels too shaded to host a module profitably."""
+    dark = pixel_annual_kwh_m2 < options.shade_threshold * face_unshaded_kwh_m2
+    if not dark.any():
+        return face.usable_polygon
+    x, y = _pixel_centres(surface, face.rows[dark], face.cols[dark])
+    half = surface.resolution / 2
+    cells = shapely.box(x - half, y - half, x + half, y + half)
+    return shapely.difference(face.usable_polygon, shapely.union_all(cells))
+
+
+def _file_facts(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    facts = []
+    for p in paths:
+        path = Path(p)
+        with path.open("rb") as stream:
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+        stat = path.stat()
+        facts.append(
+            {
+                "file": path.name,
+                "bytes": stat.st_size,
+                "modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(),
+                "sha256": digest,
+            }
+        )
+    return facts
+
+
+def code_version() -> str:
+    """The package version, with the git commit when run from a checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{solar.__version__}+{commit}" if commit else solar.__version__
+
+
+def run_tiles(
+    surface: Surface,
+    tiles: Sequence[Tile],
+    climate: SiteClimate,
+    options: BuildOptions,
+    *,
+    scheduler: str | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> list[TileResult]:
+    """Process every tile, in this process or on a Dask cluster.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running ``dask.distributed`` scheduler (a multi-node cluster).
+    workers : int
+        With no scheduler: 1 runs the tiles here, more starts a ``LocalCluster`` with that
+        many single-threaded worker processes.
+    """
+    if scheduler is None and workers <= 1:
+        results = []
+        for done, tile in enumerate(tiles):
+            results.append(
+                process_tile(crop(surface, tile.window), tile.footprints, climate, options)
+            )
+            if progress:
+                progress("tiles", done + 1, len(tiles))
+        return results
+
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1)
+    try:
+        with Client(scheduler or cluster) as client:
+            shared = client.scatter([climate, options], broadcast=True)
+            futures = [
+                client.submit(
+                    process_tile,
+                    crop(surface, tile.window),
+                    tile.footprints,
+                    shared[0],
+                    shared[1],
+                    key=f"tile-{tile.index}",
+                )
+                for tile in tiles
+            ]
+            order = {f.key: i for i, f in enumerate(futures)}
+            ordered: list[TileResult | None] = [None] * len(futures)
+            for done, future in enumerate(as_completed(futures)):
+                ordered[order[future.key]] = future.result()
+                if progress:
+                    progress("tiles", done + 1, len(tiles))
+            return [r for r in ordered if r is not None]
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def build_from_surface(
+    surface: Surface,
+    footprints: Sequence[Footprint],
+    *,
+    out: str | os.PathLike[str],
+    weather: Weather | None = None,
+    addresses: Sequence[Any] | None = None,
+    communes: str | os.PathLike[str] | None = DEFAULT_COMMUNES,
+    options: BuildOptions | None = None,
+    provenance: dict[str, Any] | None = None,
+    scheduler: str | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """Build a cadastre from a surface model already in memory.
+
+    Parameters
+    ----------
+    surface : Surface
+    footprints : sequence of Footprint
+        In the surface's CRS.
+    out : path-like
+        The GeoPackage to write; the irradiation raster goes beside it
+        (``<name>.irradiation.tif``).
+    weather : Weather, optional
+        Defaults to the Artois PVGIS typical year.
+    addresses : sequence of solar.addresses.Address, optional
+        Points in the surface's CRS; each is linked to the building under it.
+    communes : path-like, optional
+        Commune polygons with an ``insee`` property; each building takes the commune of
+        its representative point.
+    options : BuildOptions, optional
+    provenance : dict, optional
+        Extra provenance entries (source files, counts from the readers).
+
+    Returns
+    -------
+    BuildSummary
+    """
+    from solar import addresses as address_module
+
+    start = time.perf_counter()
+    options = options or BuildOptions()
+    weather = weather or read_weather(DEFAULT_WEATHER)
+    if not surface.crs.is_projected:
+        raise InputError("the surface model must be in a projected CRS in metres")
+    if not footprints:
+        raise InputError("no footprint to build")
+    climate = site_climate(weather, options.module)
+    tiles = plan_tiles(surface.bounds, footprints, tile_size=options.tile_size, halo=options.halo)
+    results = run_tiles(
+        surface, tiles, climate, options, scheduler=scheduler, workers=workers, progress=progress
+    )
+
+    face_rows = [row for r in results for row in r.face_rows]
+    face_geoms = [g for r in results for g in r.face_geometries]
+    building_rows, building_geoms = _building_rows(footprints, face_rows, climate.optimum_kwh_m2)
+
+    address_table = None
+    if addresses:
+        linked = address_module.link_addresses(addresses, footprints)
+        address_table = _address_table(addresses, linked)
+        _communes_from_addresses(building_rows, addresses, linked)
+    if communes is not None:
+        _communes_from_polygons(building_rows, building_geoms, communes, surface.crs)
+
+    out_path = Path(out)
+    raster_path = out_path.with_suffix(".irradiation.tif")
+    raster_tmp = raster_path.with_name(f".{raster_path.name}.tmp")
+    meta = {
+        "code_version": code_version(),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "weather_file": Path(weather.source).name,
+        "weather_site": {"latitude": weather.latitude, "longitude": weather.longitude},
+        "crs": surface.crs.to_string(),
+        "resolution_m": surface.resolution,
+        "filled_cells": surface.filled_cells,
+        "options": asdict(options),
+        "optimum_irradiation_kwh_m2_yr": round(climate.optimum_kwh_m2, 1),
+        "irradiation_raster": raster_path.name,
+        "tiles": len(tiles),
+        **(provenance or {}),
+    }
+    write_irradiation_raster(raster_tmp, surface, results)
+    try:
+        cadastre.write_cadastre(
+            out_path,
+            crs=surface.crs,
+            buildings=cadastre.GeoTable(
+                np.array(building_geoms, dtype=object),
+                _columns(building_rows, cadastre.BUILDING_FIELDS),
+                "MultiPolygon",
+            ),
+            faces=cadastre.GeoTable(
+                np.array(face_geoms, dtype=object),
+                _columns(face_rows, cadastre.FACE_FIELDS),
+                "MultiPolygon",
+            ),
+            monthly={
+                k: np.asarray([v for r in results for v in r.monthly[k]])
+                for k in cadastre.MONTHLY_FIELDS
+            },
+            profiles=cadastre.FaceProfiles(
+                [f for r in results for f in r.profiles.face_ids],
+                [b for r in results for b in r.profiles.blobs],
+            ),
+            provenance=meta,
+            addresses=address_table,
+        )
+        os.replace(raster_tmp, raster_path)
+    finally:
+        if raster_tmp.exists():
+            raster_tmp.unlink()
+    total_kwc = sum(r["kwc"] for r in building_rows)
+    total_kwh = sum(r["production_kwh_yr"] for r in building_rows)
+    extra = provenance or {}
+    return BuildSummary(
+        path=out_path,
+        raster_path=raster_path,
+        buildings=len(building_rows),
+        faces=len(face_rows),
+        kwc=float(total_kwc),
+        production_mwh_yr=float(total_kwh) / 1000.0,
+        seconds=time.perf_counter() - start,
+        tiles=len(tiles),
+        filled_cells=surface.filled_cells,
+        footprints_repaired=int(extra.get("footprints_repaired", 0)),
+        footprints_dropped=tuple(extra.get("footprints_dropped", ())),
+        footprints_outside=tuple(extra.get("footprints_outside", ())),
+    )
+
+
+def build_cadastre(
+    *,
+    buildings: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    dsm: Sequence[str | os.PathLike[str]] = (),
+    laz: Sequence[str | os.PathLike[str]] = (),
+    laz_crs: str | None = None,
+    id_field: str | None = None,
+    addresses: str | os.PathLike[str] | None = None,
+    weather: str | os.PathLike[str] | None = None,
+    communes: str | os.PathLike[str] | None = DEFAULT_COMMUNES,
+    options: BuildOptions | None = None,
+    scheduler: str | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """Build a cadastre from files: the ``cadastre build`` command.
+
+    Exactly one of ``dsm`` and ``laz`` is given. Every input is read and checked before
+    anything is written, and the GeoPackage appears only once complete.
+    """
+    from solar import addresses as address_module
+
+    options = options or BuildOptions()
+    if bool(dsm) == bool(laz):
+        raise InputError(
+            "give DSM GeoTIFFs or LAZ point clouds, not both and not neither", source="--dsm/--laz"
+        )
+    if progress:
+        progress("reading the surface model", 0, 1)
+    surface = (
+        read_dsm(dsm) if dsm else rasterize_laz(laz, resolution=options.laz_resolution, crs=laz_crs)
+    )
+    footprint_set = read_footprints(buildings, target_crs=surface.crs, id_field=id_field)
+    inside, outside = select_within(footprint_set, surface.bounds)
+    weather_data = read_weather(weather or DEFAULT_WEATHER)
+    address_points = (
+        address_module.read_ban(addresses, target_crs=surface.crs) if addresses else None
+    )
+    sources = [*dsm, *laz, buildings, *([addresses] if addresses else [])]
+    provenance = {
+        "sources": _file_facts(sources),
+        "weather_sha256": _file_facts([weather or DEFAULT_WEATHER])[0]["sha256"],
+        "footprints_file": Path(buildings).name,
+        "footprints_repaired": footprint_set.repaired,
+        "footprints_dropped": list(footprint_set.dropped),
+        "footprints_outside": list(outside),
+        "addresses_file": Path(addresses).name if addresses else None,
+    }
+    return build_from_surface(
+        surface,
+        inside,
+        out=out,
+        weather=weather_data,
+        addresses=address_points,
+        communes=communes,
+        options=options,
+        provenance=provenance,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+    )
+
+
+def _columns(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, np.ndarray]:
+    columns = {}
+    for name in names:
+        values = [r[name] for r in rows]
+        if values and all(isinstance(v, str) or v is None for v in values):
+            columns[name] = np.array(values, dtype=object)
+        else:
+            columns[name] = np.asarray(values)
+    return columns
+
+
+def _building_rows(
+    footprints: Sequence[Footprint], face_rows: Sequence[dict[str, Any]], optimum_kwh_m2: float
+) -> tuple[list[dict[str, Any]], list[shapely.Geometry]]:
+    """Aggregate faces per building: sums of area, modules and energy; weighted means."""
+    by_building: dict[str, list[dict[str, Any]]] = {}
+    for row in face_rows:
+        by_building.setdefault(row["building_id"], []).append(row)
+    rows, geoms = [], []
+    for fp in footprints:
+        faces = by_building.get(fp.building_id, [])
+        hosting = [f for f in faces if f["panels"] > 0]
+        kwc = sum(f["kwc"] for f in hosting)
+        production = sum(f["production_kwh_yr"] for f in hosting)
+        weighted = hosting or faces
+        weights = np.array([max(f["area_m2"], 1e-9) for f in weighted]) if weighted else None
+        irradiation = (
+            float(np.average([f["irradiation_kwh_m2_yr"] for f in weighted], weights=weights))
+            if weighted
+            else 0.0
+        )
+        loss = (
+            float(np.average([f["shading_loss_pct"] for f in weighted], weights=weights))
+            if weighted
+            else 0.0
+        )
+        rows.append(
+            {
+                "building_id": fp.building_id,
+                "commune_insee": None,
+                "n_faces": len(faces),
+                "usable_area_m2": round(sum(f["usable_area_m2"] for f in hosting), 2),
+                "panels": int(sum(f["panels"] for f in hosting)),
+                "kwc": round(kwc, 3),
+                "production_kwh_yr": round(production, 1),
+                "specific_yield_kwh_kwc": round(production / kwc, 1) if kwc else 0.0,
+                "irradiation_kwh_m2_yr": round(irradiation, 1),
+                "shading_loss_pct": round(loss, 2),
+                "suitability": str(pv.suitability(irradiation / optimum_kwh_m2))
+                if hosting
+                else "unsuitable",
+            }
+        )
+        geoms.append(fp.geometry)
+    return rows, geoms
+
+
+def _address_table(addresses: Sequence[Any], linked: Sequence[str | None]) -> cadastre.GeoTable:
+    fields: dict[str, np.ndarray] = {}
+    for name in cadastre.ADDRESS_FIELDS:
+        if name == "building_id":
+            fields[name] = np.array(list(linked), dtype=object)
+        else:
+            fields[name] = np.array([getattr(a, name) for a in addresses], dtype=object)
+    points = shapely.points([a.x for a in addresses], [a.y for a in addresses])
+    return cadastre.GeoTable(np.asarray(points, dtype=object), fields, "Point")
+
+
+def _communes_from_addresses(
+    building_rows: list[dict[str, Any]], addresses: Sequence[Any], linked: Sequence[str | None]
+) -> None:
+    """Give each building the commune most of its addresses carry."""
+    votes: dict[str, dict[str, int]] = {}
+    for address, building_id in zip(addresses, linked, strict=True):
+        if building_id is not None and address.code_insee:
+            tally = votes.setdefault(building_id, {})
+            tally[address.code_insee] = tally.get(address.code_insee, 0) + 1
+    for row in building_rows:
+        tally = votes.get(row["building_id"])
+        if tally:
+            row["commune_insee"] = max(tally, key=lambda code: tally[code])
+
+
+def _communes_from_polygons(
+    building_rows: list[dict[str, Any]],
+    building_geoms: Sequence[shapely.Geometry],
+    communes: str | os.PathLike[str],
+    crs: CRS,
+) -> None:
+    """Give each building the commune that holds its representative point.
+
+    The commune polygons win over the addresses: they are the official boundaries.
+    """
+    polygons = read_footprints(communes, target_crs=crs, id_field="insee")
+    tree = shapely.STRtree([p.geometry for p in polygons.footprints])
+    points = shapely.point_on_surface(np.asarray(building_geoms, dtype=object))
+    point_idx, poly_idx = tree.query(points, predicate="within")
+    for b, c in zip(point_idx.tolist(), poly_idx.tolist(), strict=True):
+        building_rows[b]["commune_insee"] = polygons.footprints[c].building_id
+
+
+def write_irradiation_raster(path: Path, surface: Surface, results: Sequence[TileResult]) -> None:
+    """Write the roofs' annual and monthly irradiation as a Cloud-Optimized GeoTIFF.
+
+    Band 1 is the annual irradiation, bands 2 to 13 the months, all in kWh m-2, shading
+    included; nodata off the roofs. Written to a temporary file, then renamed.
+    """
+    import rasterio
+    from rasterio.shutil import copy as raster_copy
+
+    nodata = -9999.0
+    bands = np.full((13, *surface.shape), nodata, dtype=np.float32)
+    inverse = ~surface.transform
+    for result in results:
+        if len(result.pixel_x) == 0:
+            continue
+        cols, rows = inverse * (result.pixel_x, result.pixel_y)
+        bands[:, np.floor(rows).astype(int), np.floor(cols).astype(int)] = (
+            result.pixel_irradiation.T
+        )
+    profile = {
+        "driver": "GTiff",
+        "height": surface.shape[0],
+        "width": surface.shape[1],
+        "count": 13,
+        "dtype": "float32",
+        "crs": surface.crs,
+        "transform": surface.transform,
+        "nodata": nodata,
+    }
+    staging = path.with_name(f"{path.name}.staging.tif")
+    try:
+        with rasterio.open(staging, "w", **profile) as dst:
+            dst.write(bands)
+            dst.descriptions = ("annual", *(f"month_{m:02d}" for m in range(1, 13)))
+            dst.update_tags(units="kWh m-2", content="roof irradiation, shading included")
+        raster_copy(staging, path, driver="COG", compress="DEFLATE", predictor=3)
+    finally:
+        if staging.exists():
+            staging.unlink()

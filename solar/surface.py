@@ -1,0 +1,449 @@
+"""The surface model: a DSM on a regular north-up grid, in a projected CRS, in metres."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+
+import laspy
+import lazrs
+import numpy as np
+import pyproj
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.errors import RasterioIOError
+from rasterio.fill import fillnodata
+from rasterio.io import DatasetReader
+from rasterio.merge import merge
+from scipy import ndimage
+
+from solar.errors import InputError
+
+
+@dataclass(frozen=True, eq=False)
+class Surface:
+    """A digital surface model on a regular north-up grid.
+
+    Attributes
+    ----------
+    elevation : numpy.ndarray
+        Heights of the highest surface, float32, shape (rows, cols), no NaN once
+        holes are filled. [m]
+    transform : affine.Affine
+        Maps (col, row) pixel corners to (x, y) in ``crs``. Square pixels, north up.
+    crs : rasterio.crs.CRS
+        A projected CRS whose unit is the metre (EPSG:2154 in France).
+    filled_cells : int
+        How many nodata cells were filled by interpolation.
+    ground, vegetation, building : numpy.ndarray or None
+        Boolean masks of the LAS classes 2, 3/4/5 and 6, same shape as ``elevation``;
+        None when the source carries no classes (a DSM GeoTIFF).
+    sources : tuple of str
+        The files the grid was read from.
+    """
+
+    elevation: np.ndarray
+    transform: Affine
+    crs: CRS
+    filled_cells: int = 0
+    ground: np.ndarray | None = None
+    vegetation: np.ndarray | None = None
+    building: np.ndarray | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def resolution(self) -> float:
+        """Pixel size. [m]"""
+        return float(self.transform.a)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.elevation.shape[0]), int(self.elevation.shape[1]))
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax) of the grid. [m]"""
+        rows, cols = self.shape
+        xmin, ymax = self.transform * (0, 0)
+        xmax, ymin = self.transform * (cols, rows)
+        return (float(xmin), float(ymin), float(xmax), float(ymax))
+
+
+PathLike = str | os.PathLike[str]
+
+FILL_MAX_SEARCH_DISTANCE = 100.0
+"""How far GDAL's inverse-distance fill looks for valid cells, in pixels (50 m at 0.5 m).
+Cells farther from any valid cell take the value of the nearest valid cell instead. [px]"""
+
+LAZ_CHUNK_POINTS = 1_000_000
+"""Points decompressed at a time when rasterising a LAS/LAZ file: about 50 MB of arrays,
+whatever the size of the tile."""
+
+LAS_DROPPED_CLASSES = (7, 18, 65)
+"""LAS classes left out of the top surface: low noise (7) and high noise (18) from the ASPRS
+LAS 1.4 R15 specification, table 17, and IGN's artefact class (65) from the LiDAR HD
+classification (IGN, "Descriptif de contenu des nuages de points LiDAR HD", 2022)."""
+
+LAS_GROUND_CLASSES = (2,)
+LAS_VEGETATION_CLASSES = (3, 4, 5)
+LAS_BUILDING_CLASSES = (6,)
+
+
+def check_projected(crs: CRS | None, source: str) -> CRS:
+    """Return ``crs`` when it is a projected CRS in metres, else raise an InputError.
+
+    Parameters
+    ----------
+    crs : rasterio.crs.CRS or None
+        The CRS read from ``source``.
+    source : str
+        The file the CRS comes from, named in the error.
+
+    Returns
+    -------
+    rasterio.crs.CRS
+
+    Raises
+    ------
+    InputError
+        No CRS, a geographic CRS or a projected CRS in another unit than the metre.
+    """
+    if not crs:
+        raise InputError(
+            "no coordinate reference system: a projected CRS in metres is needed "
+            "(EPSG:2154 Lambert-93 in France)",
+            source=source,
+        )
+    if crs.is_geographic:
+        raise InputError(
+            f"geographic CRS {crs.to_string()} (degrees): a projected CRS in metres is needed "
+            "(EPSG:2154 Lambert-93 in France); reproject the file first",
+            source=source,
+        )
+    unit, factor = crs.linear_units_factor
+    if not crs.is_projected or factor != 1.0:
+        raise InputError(
+            f"CRS {crs.to_string()} is in {unit}: a projected CRS in metres is needed "
+            "(EPSG:2154 Lambert-93 in France)",
+            source=source,
+        )
+    return crs
+
+
+def fill_nodata(elevation: np.ndarray) -> tuple[np.ndarray, int]:
+    """Fill the NaN cells of a grid from their valid neighbours.
+
+    GDAL's inverse-distance fill (``rasterio.fill.fillnodata``) interpolates from the valid
+    cells within ``FILL_MAX_SEARCH_DISTANCE`` pixels; cells beyond that reach take the value
+    of the nearest valid cell, so that no hole survives, however large.
+
+    Parameters
+    ----------
+    elevation : numpy.ndarray
+        float32 grid, NaN where there is no data. [m]
+
+    Returns
+    -------
+    filled : numpy.ndarray
+        float32 grid without NaN. [m]
+    filled_cells : int
+        How many cells were NaN.
+
+    Raises
+    ------
+    ValueError
+        Every cell is NaN: there is nothing to fill from.
+
+    Examples
+    --------
+    >>> grid = np.array([[1.0, np.nan, 3.0]], dtype=np.float32)
+    >>> filled, n = fill_nodata(grid)
+    >>> filled.tolist(), n
+    ([[1.0, 2.0, 3.0]], 1)
+    """
+    valid = np.isfinite(elevation)
+    holes = int(valid.size - np.count_nonzero(valid))
+    if holes == 0:
+        return elevation, 0
+    if holes == valid.size:
+        raise ValueError("no valid cell to fill from")
+    filled = fillnodata(
+        elevation.astype(np.float32, copy=True),
+        mask=valid.astype(np.uint8),
+        max_search_distance=FILL_MAX_SEARCH_DISTANCE,
+    )
+    left = ~np.isfinite(filled)
+    if left.any():
+        nearest = ndimage.distance_transform_edt(left, return_distances=False, return_indices=True)
+        filled = filled[tuple(nearest)]
+    return filled.astype(np.float32, copy=False), holes
+
+
+def read_dsm(paths: Sequence[PathLike], *, fill_holes: bool = True) -> Surface:
+    """Read one or several DSM GeoTIFFs into one grid.
+
+    Files are merged with ``rasterio.merge.merge`` on the grid of the first file (nearest
+    neighbour, the first file wins where files overlap). The main case is IGN's "MNS LiDAR HD"
+    at 0.5 m in EPSG:2154.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        One or more single-band rasters readable by GDAL, in one projected CRS in metres,
+        with square, north-up pixels of one size.
+    fill_holes : bool, default True
+        Fill the nodata cells with :func:`fill_nodata`. When False they stay NaN.
+
+    Returns
+    -------
+    Surface
+        ``elevation`` float32 [m], the CRS of the files, ``filled_cells`` the number of
+        nodata cells of the merged grid (0 when ``fill_holes`` is False), no class masks.
+
+    Raises
+    ------
+    InputError
+        With ``source`` the file at fault: unreadable or truncated, no CRS, a geographic CRS
+        or a unit other than the metre, rotated or non-square pixels, a CRS or a pixel size
+        that differs from the first file's, or no valid cell at all.
+    """
+    sources = tuple(str(p) for p in paths)
+    if not sources:
+        raise InputError("no DSM file given")
+    with ExitStack() as stack:
+        datasets = [stack.enter_context(_open_raster(source)) for source in sources]
+        first = datasets[0]
+        crs = check_projected(first.crs, sources[0])
+        for source, dataset in zip(sources, datasets, strict=True):
+            _check_grid(dataset, source)
+            if dataset.crs != crs:
+                raise InputError(
+                    f"CRS {dataset.crs.to_string()} differs from {crs.to_string()} "
+                    f"of {sources[0]}: reproject the files to one CRS",
+                    source=source,
+                )
+            if not math.isclose(dataset.res[0], first.res[0], rel_tol=1e-9):
+                raise InputError(
+                    f"pixel size {dataset.res[0]} m differs from {first.res[0]} m "
+                    f"of {sources[0]}: resample the files to one resolution",
+                    source=source,
+                )
+        for source, dataset in zip(sources, datasets, strict=True):
+            # merge() reads through windows and would not say which file failed: read each
+            # one first, block by block, so that a truncated file gets its own error.
+            _check_readable(dataset, source)
+        merged, transform = merge(datasets, indexes=[1], dtype="float32", masked=True)
+    band = np.ma.getdata(merged[0]).astype(np.float32, copy=True)
+    band[np.ma.getmaskarray(merged[0]) | ~np.isfinite(band)] = np.nan
+    if not np.isfinite(band).any():
+        raise InputError("every cell is nodata", source=sources[0])
+    filled_cells = 0
+    if fill_holes:
+        band, filled_cells = fill_nodata(band)
+    return Surface(
+        elevation=band,
+        transform=transform,
+        crs=crs,
+        filled_cells=filled_cells,
+        sources=sources,
+    )
+
+
+@contextmanager
+def _open_raster(source: str) -> Iterator[DatasetReader]:
+    try:
+        dataset = rasterio.open(source)
+    except RasterioIOError as exc:
+        raise InputError(f"cannot read the raster: {exc}", source=source) from exc
+    with dataset:
+        yield dataset
+
+
+def _check_grid(dataset: DatasetReader, source: str) -> None:
+    t = dataset.transform
+    if t.b != 0.0 or t.d != 0.0 or t.a <= 0.0 or t.e >= 0.0:
+        raise InputError(
+            f"rotated or flipped grid (transform {tuple(t)[:6]}): a north-up grid is needed",
+            source=source,
+        )
+    if not math.isclose(t.a, -t.e, rel_tol=1e-9):
+        raise InputError(
+            f"non-square pixels ({t.a} m × {-t.e} m): square pixels are needed",
+            source=source,
+        )
+
+
+def _check_readable(dataset: DatasetReader, source: str) -> None:
+    try:
+        for _, window in dataset.block_windows(1):
+            dataset.read(1, window=window)
+    except RasterioIOError as exc:
+        raise InputError(
+            f"cannot read the raster data (truncated or corrupt file?): {exc}", source=source
+        ) from exc
+
+
+def rasterize_laz(
+    paths: Sequence[PathLike],
+    *,
+    resolution: float = 0.5,
+    crs: str | CRS | None = None,
+) -> Surface:
+    """Rasterise classified LAS/LAZ point clouds to a DSM: the highest return per cell.
+
+    The grid covers the union of the files' header bounds, its edges on multiples of
+    ``resolution``, so that tiles on a kilometre grid give grids that abut. A cell holds
+    the points with ``x0 <= x < x0 + resolution``, except that points on the east and south
+    edges of the grid join the last column and row rather than opening a new one.
+    Withheld points and the classes of ``LAS_DROPPED_CLASSES`` (noise, artefacts) are left
+    out. Points are read ``LAZ_CHUNK_POINTS`` at a time, so memory stays bounded by the grid,
+    not by the tile.
+
+    Class masks follow the highest kept point of each cell: a cell is ``building`` when
+    that point is class 6, ``vegetation`` for 3/4/5 and ``ground`` for 2. So a roof under an
+    overhanging tree is vegetation, as the sun sees it. Cells without points are filled
+    from their neighbours (counted in ``filled_cells``) and are False in every mask.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        One or more LAS or LAZ files (LAZ through lazrs), merged into one grid.
+    resolution : float, default 0.5
+        Cell size. [m]
+    crs : str or rasterio.crs.CRS, optional
+        CRS of files whose header carries none (the ``--laz-crs`` option); a file's own CRS
+        wins. The Delft AHN3 samples need "EPSG:28992".
+
+    Returns
+    -------
+    Surface
+        ``elevation`` float32 [m] and the ``ground``, ``vegetation`` and ``building`` masks.
+
+    Raises
+    ------
+    InputError
+        With ``source`` the file at fault: unreadable, no CRS and ``crs`` not given, a
+        geographic CRS, a CRS that differs from the first file's, or no point kept.
+    """
+    sources = tuple(str(p) for p in paths)
+    if not sources:
+        raise InputError("no LAS/LAZ file given")
+    if not (math.isfinite(resolution) and resolution > 0):
+        raise InputError(
+            f"must be a positive number of metres, got {resolution}", source="resolution"
+        )
+    default_crs = CRS.from_user_input(crs) if crs is not None else None
+    headers = [_read_las_header(source) for source in sources]
+    grid_crs = _las_crs(headers[0], sources[0], default_crs)
+    for source, header in zip(sources[1:], headers[1:], strict=True):
+        other = _las_crs(header, source, default_crs)
+        if other != grid_crs:
+            raise InputError(
+                f"CRS {other.to_string()} differs from {grid_crs.to_string()} "
+                f"of {sources[0]}: the files must share one CRS",
+                source=source,
+            )
+    xmin = math.floor(min(h.mins[0] for h in headers) / resolution) * resolution
+    ymax = math.ceil(max(h.maxs[1] for h in headers) / resolution) * resolution
+    cols = max(1, math.ceil((max(h.maxs[0] for h in headers) - xmin) / resolution))
+    rows = max(1, math.ceil((ymax - min(h.mins[1] for h in headers)) / resolution))
+    top = np.full(rows * cols, -np.inf, dtype=np.float32)
+    top_class = np.zeros(rows * cols, dtype=np.uint8)
+    for source in sources:
+        _burn_highest(source, top, top_class, xmin, ymax, resolution, cols)
+    has_points = np.isfinite(top)
+    if not has_points.any():
+        raise InputError("no point left once noise and artefacts are dropped", source=sources[0])
+    elevation = np.where(has_points, top, np.float32(np.nan)).reshape(rows, cols)
+    elevation, filled_cells = fill_nodata(elevation)
+    top_class = top_class.reshape(rows, cols)
+    has_points = has_points.reshape(rows, cols)
+    return Surface(
+        elevation=elevation,
+        transform=Affine(resolution, 0.0, xmin, 0.0, -resolution, ymax),
+        crs=grid_crs,
+        filled_cells=filled_cells,
+        ground=has_points & np.isin(top_class, LAS_GROUND_CLASSES),
+        vegetation=has_points & np.isin(top_class, LAS_VEGETATION_CLASSES),
+        building=has_points & np.isin(top_class, LAS_BUILDING_CLASSES),
+        sources=sources,
+    )
+
+
+_LAS_ERRORS = (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError, EOFError)
+
+
+def _read_las_header(source: str) -> laspy.LasHeader:
+    try:
+        with laspy.open(source) as reader:
+            return reader.header
+    except _LAS_ERRORS as exc:
+        raise InputError(f"cannot read the LAS/LAZ file: {exc}", source=source) from exc
+
+
+def _las_crs(header: laspy.LasHeader, source: str, default: CRS | None) -> CRS:
+    try:
+        parsed = header.parse_crs()
+    except pyproj.exceptions.CRSError as exc:
+        raise InputError(f"unreadable CRS in the LAS header: {exc}", source=source) from exc
+    if parsed is None:
+        if default is None:
+            raise InputError(
+                "the LAS header has no CRS: pass it with --laz-crs "
+                "(for example --laz-crs EPSG:28992 for the Dutch AHN)",
+                source=source,
+            )
+        return check_projected(default, source)
+    if parsed.is_compound:
+        # IGN writes Lambert-93 + IGN69 heights; the grid only needs the horizontal part.
+        parsed = parsed.sub_crs_list[0]
+    epsg = parsed.to_epsg()
+    horizontal = CRS.from_epsg(epsg) if epsg is not None else CRS.from_wkt(parsed.to_wkt())
+    return check_projected(horizontal, source)
+
+
+def _burn_highest(
+    source: str,
+    top: np.ndarray,
+    top_class: np.ndarray,
+    xmin: float,
+    ymax: float,
+    resolution: float,
+    cols: int,
+) -> None:
+    """Raise ``top`` (flat grid) to the highest kept point of ``source`` and set its class."""
+    rows = top.size // cols
+    try:
+        with laspy.open(source) as reader:
+            for points in reader.chunk_iterator(LAZ_CHUNK_POINTS):
+                classification = np.asarray(points.classification, dtype=np.uint8)
+                x = np.asarray(points.x)
+                y = np.asarray(points.y)
+                col = np.floor((x - xmin) / resolution).astype(np.int64)
+                row = np.floor((ymax - y) / resolution).astype(np.int64)
+                # Points on the east or south edge of the grid belong to its last cell; points
+                # beyond the header bounds (a stale header) are left out, not clipped in.
+                tolerance = 1e-3 * resolution
+                keep = (
+                    ~np.isin(classification, LAS_DROPPED_CLASSES)
+                    & ~np.asarray(points.withheld, dtype=bool)
+                    & (col >= 0)
+                    & (x <= xmin + cols * resolution + tolerance)
+                    & (row >= 0)
+                    & (y >= ymax - rows * resolution - tolerance)
+                )
+                np.minimum(col, cols - 1, out=col)
+                np.minimum(row, rows - 1, out=row)
+                cell = row[keep] * cols + col[keep]
+                z = np.asarray(points.z, dtype=np.float32)[keep]
+                np.maximum.at(top, cell, z)
+                # The points that reach the new top of their cell give it its class; ties
+                # between classes at one height go to the later point.
+                wins = z == top[cell]
+                top_class[cell[wins]] = classification[keep][wins]
+    except _LAS_ERRORS as exc:
+        raise InputError(f"cannot read the LAS/LAZ points: {exc}", source=source) from exc
