@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 import pyproj
 import shapely
-from rasterio.crs import CRS
 
 from solar.cadastre import ADDRESS_FIELDS, GeoTable
 from solar.errors import InputError
@@ -309,7 +308,9 @@ def write_ban_csv(addresses: Sequence[Address], path: str | os.PathLike[str]) ->
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
-            binary: Any = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if target.suffix == ".gz" else raw
+            binary: Any = (
+                gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if target.suffix == ".gz" else raw
+            )
             with io.TextIOWrapper(binary, encoding="utf-8", newline="") as text:
                 writer = csv.writer(text, delimiter=";", lineterminator="\n")
                 writer.writerow(BAN_COLUMNS)
@@ -403,7 +404,7 @@ DEMO_STREETS = (
     "Rue Saint-Éloi",
     "Rue Sainte-Barbe",
     "Place de la République",
-    "Chemin des Glanêuses",
+    "Chemin des Prés",
     "Impasse des Hêtres",
     "Allée des Mésanges",
     "Rue de l'Église",
@@ -413,6 +414,14 @@ DEMO_STREETS = (
     "Rue du Général de Gaulle",
     "Route de Béthune",
     "Rue François Mitterrand",
+    "Avenue de la Fosse 11",
+    "Rue Émile Zola",
+    "Rue Saint-Pierre",
+    "Place du 8 Mai 1945",
+    "Allée des Peupliers",
+    "Boulevard du Président Kennedy",
+    "Rue Pasteur",
+    "Chemin de la Croisette",
 )
 
 
@@ -466,9 +475,9 @@ def demo_addresses(
         members = order[position : position + length]
         position += length
         nom_voie = DEMO_STREETS[streets[street_no % len(streets)]]
-        # past the list, reuse names with a suffix so that every street stays distinct
+        # past the list, names come back as "… Prolongée", so that every street stays distinct
         if street_no >= len(streets):
-            nom_voie = f"{nom_voie} {street_no // len(streets) + 1}"
+            nom_voie = f"{nom_voie} Prolongée" + " Prolongée" * (street_no // len(streets) - 1)
         street_no += 1
         numero, rep = -1, ""
         for k, i in enumerate(members):
@@ -535,7 +544,9 @@ ABBREVIATIONS = {
     "ste": "sainte",
 }
 #: Words that a query may leave out ("rue gare" finds "Rue de la Gare").
-STOPWORDS = frozenset({"a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les"})
+STOPWORDS = frozenset(
+    {"a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les"}
+)
 
 #: Points per query token, by how it matched a label token; ranks exact > prefix > typo.
 EXACT, ABBREVIATED, PREFIX, TYPO_1, TYPO_2 = 300, 290, 200, 150, 100
@@ -736,12 +747,8 @@ class AddressIndex:
         score = total[candidates] - self._length_penalty[candidates]
         # one integer key: higher score first, then street order; rank < n keeps them apart
         key = -score * (n + 1) + self._rank[candidates]
-        if len(key) > limit:
-            top = np.argpartition(key, limit - 1)[:limit]
-        else:
-            top = np.arange(len(key))
+        top = np.argpartition(key, min(limit, len(key)) - 1)[:limit]
         top = top[np.argsort(key[top], kind="stable")]
         return [
-            SearchHit(address=self._records[int(candidates[i])], score=float(score[i]))
-            for i in top
+            SearchHit(address=self._records[int(candidates[i])], score=float(score[i])) for i in top
         ]

@@ -24,6 +24,7 @@ import sqlite3
 import tempfile
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -223,7 +224,9 @@ def write_cadastre(
         raise InputError("no building to write", source=str(target))
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=".tmp.gpkg", dir=target.parent
+    )
     os.close(fd)
     os.unlink(tmp_name)  # GDAL wants to create the file itself
     try:
@@ -559,6 +562,12 @@ def merge_cadastres(
         finally:
             con.close()
         part_provenance.append({"part": part.name, **Cadastre(part).provenance()})
+
+    for name, id_field in (("buildings", "building_id"), ("addresses", "address_id")):
+        counts = Counter(i for t in layers[name] for i in np.asarray(t.fields[id_field]).tolist())
+        clash = sorted(i for i, n in counts.items() if n > 1)[:5]
+        if clash:
+            raise InputError(f"{id_field} {', '.join(map(str, clash))} appear in several parts")
 
     def concat(tables: list[GeoTable], names: Sequence[str]) -> GeoTable:
         return GeoTable(

@@ -1,0 +1,286 @@
+"""The cadastre GeoPackage: schema, round trip, atomic writes, merge."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+from numpy.testing import assert_allclose
+from rasterio.crs import CRS
+
+from solar import cadastre
+from solar.errors import InputError, NotFound
+
+LAMBERT93 = CRS.from_epsg(2154)
+X0, Y0 = 686_000.0, 7_032_000.0  # Lens, Lambert-93
+
+
+def _tables(n_buildings: int = 2, prefix: str = "b") -> dict:
+    footprints = [
+        shapely.box(X0 + 20 * i, Y0, X0 + 20 * i + 10, Y0 + 8) for i in range(n_buildings)
+    ]
+    building_ids = [f"{prefix}{i}" for i in range(n_buildings)]
+    buildings = cadastre.GeoTable(
+        np.array(footprints, dtype=object),
+        {
+            "building_id": np.array(building_ids, dtype=object),
+            "commune_insee": np.array(["62498"] * n_buildings, dtype=object),
+            "n_faces": np.full(n_buildings, 2),
+            "usable_area_m2": np.full(n_buildings, 30.5),
+            "panels": np.full(n_buildings, 12),
+            "kwc": np.full(n_buildings, 5.1),
+            "production_kwh_yr": np.full(n_buildings, 5200.0),
+            "specific_yield_kwh_kwc": np.full(n_buildings, 1019.6),
+            "irradiation_kwh_m2_yr": np.full(n_buildings, 1150.0),
+            "shading_loss_pct": np.full(n_buildings, 3.2),
+            "suitability": np.array(["excellent"] * n_buildings, dtype=object),
+        },
+        "MultiPolygon",
+    )
+    faces_geom, face_fields = [], {k: [] for k in cadastre.FACE_FIELDS}
+    for bid, fp in zip(building_ids, footprints, strict=True):
+        xmin, ymin, xmax, ymax = fp.bounds
+        halves = [shapely.box(xmin, ymin, xmax, ymin + 4), shapely.box(xmin, ymin + 4, xmax, ymax)]
+        for k, (half, azimuth) in enumerate(zip(halves, (180.0, 0.0), strict=True)):
+            faces_geom.append(half)
+            row = {
+                "building_id": bid,
+                "face_id": f"{bid}-{k + 1}",
+                "tilt_deg": 35.0,
+                "azimuth_deg": azimuth,
+                "is_flat": False,
+                "area_m2": 48.8,
+                "usable_area_m2": 30.5,
+                "irradiation_kwh_m2_yr": 1150.0,
+                "shading_loss_pct": 3.2,
+                "panels": 12,
+                "kwc": 5.1,
+                "production_kwh_yr": 5200.0,
+                "specific_yield_kwh_kwc": 1019.6,
+                "suitability": "excellent",
+            }
+            for key, value in row.items():
+                face_fields[key].append(value)
+    faces = cadastre.GeoTable(
+        np.array(faces_geom, dtype=object),
+        {
+            k: np.array(v, dtype=object) if isinstance(v[0], str) else np.asarray(v)
+            for k, v in face_fields.items()
+        },
+        "MultiPolygon",
+    )
+    face_ids = list(face_fields["face_id"])
+    rng = np.random.default_rng(1)
+    profiles = rng.uniform(0, 0.8, size=(len(face_ids), 8760))
+    monthly = {
+        "face_id": np.repeat(np.array(face_ids, dtype=object), 12),
+        "month": np.tile(np.arange(1, 13), len(face_ids)),
+        "irradiation_kwh_m2": np.tile(np.arange(12) * 10.0, len(face_ids)),
+        "production_kwh": np.tile(np.arange(12) * 40.0, len(face_ids)),
+    }
+    addresses = cadastre.GeoTable(
+        np.array([shapely.Point(X0 + 5, Y0 + 4), shapely.Point(X0 - 50, Y0)], dtype=object),
+        {
+            "address_id": np.array([f"{prefix}_00012", f"{prefix}_00099"], dtype=object),
+            "label": np.array(
+                ["12 Rue Jean Jaurès 62300 Lens", "99 Rue Jean Jaurès 62300 Lens"], dtype=object
+            ),
+            "numero": np.array(["12", "99"], dtype=object),
+            "nom_voie": np.array(["Rue Jean Jaurès"] * 2, dtype=object),
+            "code_postal": np.array(["62300"] * 2, dtype=object),
+            "code_insee": np.array(["62498"] * 2, dtype=object),
+            "nom_commune": np.array(["Lens"] * 2, dtype=object),
+            "building_id": np.array([building_ids[0], None], dtype=object),
+        },
+        "Point",
+    )
+    return {
+        "buildings": buildings,
+        "faces": faces,
+        "addresses": addresses,
+        "monthly": monthly,
+        "profiles": cadastre.FaceProfiles(face_ids, [cadastre.encode_profile(p) for p in profiles]),
+        "raw_profiles": dict(zip(face_ids, profiles, strict=True)),
+        "provenance": {"code_version": "test", "sources": [{"file": "a.tif"}]},
+    }
+
+
+def _write(path: Path, tables: dict) -> Path:
+    return cadastre.write_cadastre(
+        path,
+        crs=LAMBERT93,
+        buildings=tables["buildings"],
+        faces=tables["faces"],
+        monthly=tables["monthly"],
+        profiles=tables["profiles"],
+        provenance=tables["provenance"],
+        addresses=tables["addresses"],
+    )
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    tables = _tables()
+    path = _write(tmp_path_factory.mktemp("gpkg") / "cadastre.gpkg", tables)
+    return path, tables
+
+
+def test_profile_round_trip_within_quantisation() -> None:
+    profile = np.random.default_rng(0).uniform(0, 0.9, 8760)
+    blob = cadastre.encode_profile(profile)
+    assert_allclose(cadastre.decode_profile(blob), profile, atol=cadastre.PROFILE_SCALE / 2)
+    # half the hours are night: the blob is far smaller than raw float32
+    night = profile.copy()
+    night[::2] = 0
+    assert len(cadastre.encode_profile(night)) < 8760 * 4 / 2
+
+
+def test_profile_rejects_a_wrong_length() -> None:
+    with pytest.raises(ValueError, match="8760"):
+        cadastre.encode_profile(np.zeros(8784))
+
+
+def test_gdal_sees_every_layer_and_table(written: tuple[Path, dict]) -> None:
+    path, _ = written
+    layers = dict(pyogrio.list_layers(path).tolist())
+    assert layers["buildings"] == "MultiPolygon"
+    assert layers["roof_faces"] == "MultiPolygon"
+    assert layers["addresses"] == "Point"
+    # attribute tables are registered in gpkg_contents, so QGIS lists them too
+    for table in ("roof_faces_monthly", "face_profiles", "provenance"):
+        assert table in layers
+    info = pyogrio.read_info(path, layer="roof_faces")
+    assert list(info["fields"]) == list(cadastre.FACE_FIELDS)
+    assert "2154" in info["crs"]
+
+
+def test_reader_round_trip(written: tuple[Path, dict]) -> None:
+    path, tables = written
+    store = cadastre.Cadastre(path)
+    building = store.building("b0")
+    assert building["kwc"] == pytest.approx(5.1)
+    assert building["geometry"].area == pytest.approx(80.0)
+    faces = store.faces("b0")
+    assert [f["face_id"] for f in faces] == ["b0-1", "b0-2"]
+    assert faces[0]["azimuth_deg"] == 180.0
+    assert faces[0]["is_flat"] is False
+    assert faces[0]["production_monthly_kwh"] == [m * 40.0 for m in range(12)]
+    profiles = store.profiles(["b0-1"])
+    assert_allclose(profiles["b0-1"], tables["raw_profiles"]["b0-1"], atol=1e-4)
+
+
+def test_unknown_ids_raise_not_found(written: tuple[Path, dict]) -> None:
+    store = cadastre.Cadastre(written[0])
+    with pytest.raises(NotFound):
+        store.building("nope")
+    with pytest.raises(NotFound):
+        store.address("nope")
+
+
+def test_spatial_queries_use_the_rtree(written: tuple[Path, dict]) -> None:
+    store = cadastre.Cadastre(written[0])
+    assert store.building_at(X0 + 25, Y0 + 4)["building_id"] == "b1"
+    assert store.building_at(X0 + 15, Y0 + 4) is None  # the gap between the two buildings
+    hits = store.faces_in_bbox((X0 - 1, Y0 - 1, X0 + 11, Y0 + 9), limit=10)
+    assert {f["face_id"] for f in hits} == {"b0-1", "b0-2"}
+    assert len(store.faces_in_bbox((X0 - 1, Y0 - 1, X0 + 100, Y0 + 9), limit=3)) == 3
+
+
+def test_addresses_and_summary(written: tuple[Path, dict]) -> None:
+    store = cadastre.Cadastre(written[0])
+    assert store.address("b_00099")["building_id"] is None
+    assert len(store.addresses()) == 2
+    summary = store.summary()
+    assert summary["buildings"] == 2
+    assert summary["faces"] == 4
+    assert summary["communes"] == ["62498"]
+    assert summary["kwc"] == pytest.approx(10.2)
+    assert store.provenance()["sources"] == [{"file": "a.tif"}]
+
+
+def test_reader_is_read_only_and_per_thread(written: tuple[Path, dict]) -> None:
+    store = cadastre.Cadastre(written[0])
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        store._con().execute("DELETE FROM buildings")
+    seen: list[int] = []
+
+    def work() -> None:
+        seen.append(id(store._con()))
+        store.building("b1")
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(seen)) == 2
+    assert id(store._con()) not in seen
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
+    tables = _tables()
+    target = tmp_path / "cadastre.gpkg"
+    broken = dict(tables["monthly"])
+    broken["month"] = broken["month"][:-1]  # one row short: the tables step fails
+    with pytest.raises(ValueError):
+        cadastre.write_cadastre(
+            target,
+            crs=LAMBERT93,
+            buildings=tables["buildings"],
+            faces=tables["faces"],
+            monthly=broken,
+            profiles=tables["profiles"],
+            provenance=tables["provenance"],
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_keeps_the_previous_cadastre(tmp_path: Path) -> None:
+    target = _write(tmp_path / "cadastre.gpkg", _tables(1))
+    before = target.read_bytes()
+    with pytest.raises(InputError):
+        empty = _tables(1)
+        empty["buildings"] = cadastre.GeoTable(
+            np.array([], dtype=object),
+            {k: np.array([]) for k in cadastre.BUILDING_FIELDS},
+            "MultiPolygon",
+        )
+        _write(target, empty)
+    assert target.read_bytes() == before
+
+
+def test_a_file_that_is_not_a_cadastre_is_an_input_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.gpkg"
+    bogus.write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(InputError, match="bogus.gpkg"):
+        cadastre.Cadastre(bogus)
+    with pytest.raises(InputError, match="missing.gpkg"):
+        cadastre.Cadastre(tmp_path / "missing.gpkg")
+
+
+def test_merge_reprojects_geometry_and_keeps_values(tmp_path: Path) -> None:
+    first = _write(tmp_path / "a.gpkg", _tables(1, prefix="a"))
+    second = _write(tmp_path / "b.gpkg", _tables(2, prefix="b"))
+    wgs84 = CRS.from_epsg(4326)
+    merged = cadastre.merge_cadastres([first, second], tmp_path / "m.gpkg", crs=wgs84)
+    store = cadastre.Cadastre(merged)
+    assert store.crs == wgs84
+    assert store.summary()["buildings"] == 3
+    lon = store.building("a0")["geometry"].centroid.x
+    assert 2.8 < lon < 2.9  # Lens is at 2.83 E
+    assert store.building("b1")["kwc"] == pytest.approx(5.1)
+    assert len(store.profiles(["a0-1", "b1-2"])) == 2
+    assert [p["part"] for p in store.provenance()["parts"]] == ["a.gpkg", "b.gpkg"]
+
+
+def test_merge_refuses_colliding_ids(tmp_path: Path) -> None:
+    first = _write(tmp_path / "a.gpkg", _tables(1))
+    second = _write(tmp_path / "b.gpkg", _tables(1))
+    with pytest.raises(InputError, match="b0"):
+        cadastre.merge_cadastres([first, second], tmp_path / "m.gpkg", crs=LAMBERT93)
+    assert not (tmp_path / "m.gpkg").exists()
