@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,10 +56,14 @@ def _print_summary(summary: BuildSummary) -> None:
 
 @cli.command()
 def build(
-    buildings: Annotated[
-        Path, typer.Option(help="Footprints: GeoJSON, GeoPackage, Shapefile or OGR-SQLite.")
-    ],
     out_path: Annotated[Path, typer.Option("--out", help="The cadastre GeoPackage to write.")],
+    buildings: Annotated[
+        Path | None,
+        typer.Option(
+            help="Footprints: GeoJSON, GeoPackage, Shapefile or OGR-SQLite. "
+            "Without it, traced from the LAZ building class."
+        ),
+    ] = None,
     dsm: PathList = None,
     laz: PathList = None,
     laz_crs: Annotated[
@@ -203,4 +206,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -618,6 +618,13 @@ def edit_distance(a: str, b: str, bound: int) -> int:
     return previous[-1]
 
 
+def _as_int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 @dataclass(frozen=True)
 class SearchHit:
     """One search result: the address record as given to the index, and its score."""
@@ -665,9 +672,8 @@ class AddressIndex:
             n_tokens[i] = len(tokens)
             for token in tokens:
                 postings.setdefault(token, []).append(i)
-            numero = record.get("numero")
             street = " ".join(t for t in tokenize(record["label"]) if not t.isdigit())
-            sort_keys.append((street, numero if isinstance(numero, int) else 0, record["label"]))
+            sort_keys.append((street, _as_int(record.get("numero")), record["label"]))
         self._vocabulary = sorted(postings)
         self._postings = {t: np.asarray(ids, dtype=np.int64) for t, ids in postings.items()}
         self._length_penalty = n_tokens * LENGTH_PENALTY

@@ -30,12 +30,19 @@ from rasterio.windows import transform as window_transform
 import solar
 from solar import cadastre, horizon, irradiance, pv, roofs
 from solar.errors import InputError
-from solar.footprints import Footprint, read_footprints, select_within
+from solar.footprints import Footprint, footprints_from_classes, read_footprints, select_within
 from solar.surface import Surface, rasterize_laz, read_dsm
 from solar.weather import DEFAULT_WEATHER, Weather, read_weather, solar_position
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_COMMUNES = DATA_DIR / "territory" / "communes-mbm.geojson"
+
+#: Suitability classes whose faces count in a building's totals: a poor face (under 70% of
+#: the best orientation's irradiation) keeps its own figures but is not proposed.
+WORTH_EQUIPPING = frozenset({"excellent", "good", "fair"})
+
+#: Faces processed together: their hourly arrays take about 0.5 MB a face.
+FACE_BLOCK = 2000
 
 #: A progress callback: (stage, done, total).
 Progress = Callable[[str, int, int], None]
@@ -154,7 +161,7 @@ def crop(surface: Surface, bounds: tuple[float, float, float, float]) -> Surface
     col0 = max(int(np.floor(win.col_off)), 0)
     row1 = min(int(np.ceil(win.row_off + win.height)), rows)
     col1 = min(int(np.ceil(win.col_off + win.width)), cols)
-    window = Window(col0, row0, col1 - col0, row1 - row0)  # type: ignore[call-arg]
+    window = Window(col0, row0, col1 - col0, row1 - row0)
     sl = (slice(row0, row1), slice(col0, col1))
 
     def cut(mask: np.ndarray | None) -> np.ndarray | None:
@@ -191,7 +198,7 @@ def plan_tiles(
     px, py = shapely.get_x(points), shapely.get_y(points)
     tile_col = np.clip(((px - xmin) // tile_size).astype(int), 0, n_cols - 1)
     tile_row = np.clip(((py - ymin) // tile_size).astype(int), 0, n_rows - 1)
-    tiles = []
+    tiles: list[Tile] = []
     for key in sorted(set(zip(tile_row.tolist(), tile_col.tolist(), strict=True))):
         members = np.flatnonzero((tile_row == key[0]) & (tile_col == key[1]))
         core = (
@@ -200,7 +207,7 @@ def plan_tiles(
             min(xmin + (key[1] + 1) * tile_size, xmax),
             min(ymin + (key[0] + 1) * tile_size, ymax),
         )
-        owned = tuple(footprints[i] for i in members)
+        owned = tuple(footprints[int(i)] for i in members)
         fx0, fy0, fx1, fy1 = shapely.total_bounds([f.geometry for f in owned])
         window = (
             max(min(core[0], fx0) - halo, xmin),
@@ -221,7 +228,7 @@ def site_climate(weather: Weather, module_name: str | None) -> SiteClimate:
         solpos=solpos,
         sun_azimuth=solpos["azimuth"].to_numpy(np.float64),
         sun_elevation=solpos["apparent_elevation"].to_numpy(np.float64),
-        month_of_hour=(weather.data.index.month.to_numpy() - 1).astype(np.int64),
+        month_of_hour=(pd.DatetimeIndex(weather.data.index).month.to_numpy() - 1).astype(np.int64),
         optimum_kwh_m2=float(optimum),
         module=pv.load_module(module_name),
     )
@@ -297,100 +304,107 @@ def process_tile(
     pixel_index[horizons.rows, horizons.cols] = np.arange(len(horizons.rows))
     timings["horizon"] = time.perf_counter() - start
 
-    start = time.perf_counter()
-    tilts = np.array([f.surface_tilt for f in faces])
-    azimuths = np.array([np.nan if f.surface_azimuth is None else f.surface_azimuth for f in faces])
-    face_pixels = [pixel_index[f.rows, f.cols] for f in faces]
-    lit, sky_view, band_open = horizon.face_shading(
-        horizons, face_pixels, climate.sun_azimuth, climate.sun_elevation, tilts, azimuths
-    )
-    shaded = irradiance.poa_irradiance(
-        climate.weather,
-        climate.solpos,
-        tilts,
-        azimuths,
-        shading=irradiance.Shading(lit, sky_view, band_open),
-        albedo=options.albedo,
-    )
-    unshaded = irradiance.poa_irradiance(
-        climate.weather, climate.solpos, tilts, azimuths, albedo=options.albedo
-    )
-    pixel_kwh = horizon.pixel_irradiation(
-        horizons,
-        face_pixels,
-        climate.sun_azimuth,
-        climate.sun_elevation,
-        shaded,
-        unshaded,
-        climate.month_of_hour,
-    )
-    timings["irradiance"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    rows_out, geoms, blobs = [], [], []
-    monthly: dict[str, list[Any]] = {k: [] for k in cadastre.MONTHLY_FIELDS}
     weather = climate.weather.data
-    specific = pv.production(
-        shaded.poa_global,
-        weather["temp_air"].to_numpy(),
-        weather["wind_speed"].to_numpy(),
-        np.ones(len(faces)),
-        module=climate.module,
-        system_losses=options.system_losses,
-    )
-    monthly_specific = _monthly_sums(specific, climate.month_of_hour)
-    for i, face in enumerate(faces):
-        annual_shaded = float(shaded.annual_kwh_m2[i])
-        annual_open = float(unshaded.annual_kwh_m2[i])
-        suitable = face.surface_tilt <= options.max_tilt
-        usable = _sunny_part(face, surface, pixel_kwh[face_pixels[i], 0], annual_open, options)
-        usable_area = float(shapely.area(usable)) / np.cos(np.radians(face.surface_tilt))
-        suitable = suitable and usable_area >= options.min_usable_area
-        layout = (
-            pv.layout_modules(usable, climate.module, face.surface_tilt, face.surface_azimuth)
-            if suitable
-            else None
+    temp_air = weather["temp_air"].to_numpy()
+    wind_speed = weather["wind_speed"].to_numpy()
+    sunny = weather["dni"].to_numpy() > 0
+    pixel_kwh = np.full((horizons.n_pixels, 13), np.nan)
+    rows_out: list[dict[str, Any]] = []
+    blobs: list[bytes] = []
+    monthly: dict[str, list[Any]] = {k: [] for k in cadastre.MONTHLY_FIELDS}
+    timings["irradiance"] = timings["pv"] = 0.0
+    for first in range(0, len(faces), FACE_BLOCK):
+        block = faces[first : first + FACE_BLOCK]
+        start = time.perf_counter()
+        # Flat roofs carry racked modules: every figure of a face is for its module plane.
+        flat = np.array([f.surface_azimuth is None for f in block])
+        tilts = np.where(flat, pv.FLAT_MODULE_TILT, [f.surface_tilt for f in block])
+        azimuths = np.where(flat, 180.0, [f.surface_azimuth or 0.0 for f in block])
+        face_pixels = [pixel_index[f.rows, f.cols] for f in block]
+        lit, sky_view, band_open = horizon.face_shading(
+            horizons,
+            face_pixels,
+            climate.sun_azimuth,
+            climate.sun_elevation,
+            tilts,
+            azimuths,
+            hour_mask=sunny,
         )
-        panels = layout.n_modules if layout else 0
-        kwc = float(layout.kwc) if layout else 0.0
-        specific_yield = float(specific[i].sum())
-        rows_out.append(
-            {
-                "building_id": face.building_id,
-                "face_id": face.face_id,
-                "tilt_deg": round(face.surface_tilt, 2),
-                "azimuth_deg": np.nan
-                if face.surface_azimuth is None
-                else round(face.surface_azimuth, 2),
-                "is_flat": face.is_flat,
-                "area_m2": round(face.area_m2, 2),
-                "usable_area_m2": round(usable_area if suitable else 0.0, 2),
-                "irradiation_kwh_m2_yr": round(annual_shaded, 1),
-                "shading_loss_pct": round(100.0 * (1.0 - annual_shaded / annual_open), 2)
-                if annual_open > 0
-                else 0.0,
-                "panels": panels,
-                "kwc": round(kwc, 3),
-                "production_kwh_yr": round(specific_yield * kwc, 1),
-                "specific_yield_kwh_kwc": round(specific_yield, 1),
-                "suitability": str(pv.suitability(annual_shaded / climate.optimum_kwh_m2))
-                if panels
-                else "unsuitable",
-            }
+        unshaded = irradiance.poa_irradiance(
+            climate.weather, climate.solpos, tilts, azimuths, albedo=options.albedo
         )
-        geoms.append(face.polygon)
-        blobs.append(cadastre.encode_profile(specific[i]))
-        for month in range(12):
-            monthly["face_id"].append(face.face_id)
-            monthly["month"].append(month + 1)
-            monthly["irradiation_kwh_m2"].append(round(float(shaded.monthly_kwh_m2[i, month]), 2))
-            monthly["production_kwh"].append(round(float(monthly_specific[i, month]) * kwc, 2))
-    timings["pv"] = time.perf_counter() - start
+        shaded = irradiance.poa_irradiance(
+            climate.weather,
+            climate.solpos,
+            tilts,
+            azimuths,
+            shading=irradiance.Shading(lit, sky_view, band_open),
+            albedo=options.albedo,
+        )
+        del lit
+        block_pixels = np.concatenate(face_pixels)
+        pixel_face = np.full(horizons.n_pixels, -1, dtype=np.int64)
+        pixel_face[block_pixels] = np.repeat(np.arange(len(block)), [p.size for p in face_pixels])
+        pixel_kwh[block_pixels] = _pixel_irradiation(
+            horizons, pixel_face, tilts, azimuths, unshaded, climate, options
+        )[block_pixels]
+        timings["irradiance"] += time.perf_counter() - start
+
+        start = time.perf_counter()
+        specific = pv.production(
+            shaded.poa_global,
+            temp_air,
+            wind_speed,
+            np.ones(len(block)),
+            module=climate.module,
+            system_losses=options.system_losses,
+        )
+        monthly_specific = _monthly_sums(specific, climate.month_of_hour)
+        for i, face in enumerate(block):
+            annual_open = float(unshaded.annual_kwh_m2[i])
+            annual_shaded = float(shaded.annual_kwh_m2[i])
+            kwc, panels, usable_area = _place_modules(
+                face, surface, pixel_kwh[face_pixels[i], 0], annual_open, climate, options
+            )
+            specific_yield = float(specific[i].sum())
+            rows_out.append(
+                {
+                    "building_id": face.building_id,
+                    "face_id": face.face_id,
+                    "tilt_deg": round(face.surface_tilt, 2),
+                    "azimuth_deg": np.nan
+                    if face.surface_azimuth is None
+                    else round(face.surface_azimuth, 2),
+                    "is_flat": face.is_flat,
+                    "area_m2": round(face.area_m2, 2),
+                    "usable_area_m2": round(usable_area, 2),
+                    "irradiation_kwh_m2_yr": round(annual_shaded, 1),
+                    "shading_loss_pct": round(100.0 * (1.0 - annual_shaded / annual_open), 2)
+                    if annual_open > 0
+                    else 0.0,
+                    "panels": panels,
+                    "kwc": round(kwc, 3),
+                    "production_kwh_yr": round(specific_yield * kwc, 1),
+                    "specific_yield_kwh_kwc": round(specific_yield, 1),
+                    "suitability": pv.suitability(annual_shaded / climate.optimum_kwh_m2)
+                    if panels
+                    else "unsuitable",
+                }
+            )
+            blobs.append(cadastre.encode_profile(specific[i]))
+            for month in range(12):
+                monthly["face_id"].append(face.face_id)
+                monthly["month"].append(month + 1)
+                monthly["irradiation_kwh_m2"].append(
+                    round(float(shaded.monthly_kwh_m2[i, month]), 2)
+                )
+                monthly["production_kwh"].append(round(float(monthly_specific[i, month]) * kwc, 2))
+        timings["pv"] += time.perf_counter() - start
 
     x, y = _pixel_centres(surface, horizons.rows, horizons.cols)
     return TileResult(
         face_rows=rows_out,
-        face_geometries=geoms,
+        face_geometries=[f.polygon for f in faces],
         monthly=monthly,
         profiles=cadastre.FaceProfiles([r["face_id"] for r in rows_out], blobs),
         pixel_x=x,
@@ -398,6 +412,47 @@ def process_tile(
         pixel_irradiation=pixel_kwh.astype(np.float32),
         seconds=timings,
     )
+
+
+def _pixel_irradiation(
+    horizons: horizon.Horizons,
+    pixel_face: np.ndarray,
+    surface_tilt: np.ndarray,
+    surface_azimuth: np.ndarray,
+    unshaded: irradiance.PlaneOfArray,
+    climate: SiteClimate,
+    options: BuildOptions,
+) -> np.ndarray:
+    """Annual and monthly irradiation of each roof pixel, its own horizon applied. [kWh m-2]
+
+    The beam and circumsolar part is summed over the hours the pixel itself sees the sun;
+    the isotropic sky and the horizon band are scaled by the pixel's own views; the ground
+    reflection is its face's.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_pixels, 13): the year, then the 12 months; NaN for pixels of no face.
+    """
+    beam = horizon.pixel_lit_sums(
+        horizons,
+        climate.sun_azimuth,
+        climate.sun_elevation,
+        unshaded.poa_direct,
+        climate.month_of_hour + 1,
+        pixel_group=pixel_face,
+    )
+    sky_view, band_open = horizon.pixel_sky_view(
+        horizons, pixel_face, surface_tilt, surface_azimuth
+    )
+    isotropic, horizon_band, ground = irradiance.diffuse_terms(
+        climate.weather, climate.solpos, surface_tilt, albedo=options.albedo
+    )
+    face = np.maximum(pixel_face, 0)
+    diffuse = (
+        sky_view[:, None] * isotropic[face] + band_open[:, None] * horizon_band[face] + ground[face]
+    )
+    return beam / 1000.0 + diffuse
 
 
 def _empty_result(timings: dict[str, float]) -> TileResult:
@@ -422,21 +477,49 @@ def _monthly_sums(hourly: np.ndarray, month_of_hour: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sunny_part(
+def _place_modules(
     face: roofs.RoofFace,
     surface: Surface,
     pixel_annual_kwh_m2: np.ndarray,
     face_unshaded_kwh_m2: float,
+    climate: SiteClimate,
     options: BuildOptions,
-) -> shapely.Geometry:
-    """The usable polygon minus the pixels too shaded to host a module profitably."""
+) -> tuple[float, int, float]:
+    """Lay modules on the face's usable part, away from its darkest pixels.
+
+    Pixels that receive less than ``options.shade_threshold`` of the face's unshaded
+    irradiation are cut out of the usable polygon: a module there would drag its string
+    down. A face steeper than ``options.max_tilt`` or with less usable sloped area than
+    ``options.min_usable_area`` hosts nothing.
+
+    Returns
+    -------
+    kwc : float
+    panels : int
+    usable_area_m2 : float
+        Sloped area left for modules. [m²]
+    """
+    if face.surface_tilt > options.max_tilt:
+        return 0.0, 0, 0.0
+    usable = face.usable_polygon
     dark = pixel_annual_kwh_m2 < options.shade_threshold * face_unshaded_kwh_m2
-    if not dark.any():
-        return face.usable_polygon
-    x, y = _pixel_centres(surface, face.rows[dark], face.cols[dark])
-    half = surface.resolution / 2
-    cells = shapely.box(x - half, y - half, x + half, y + half)
-    return shapely.difference(face.usable_polygon, shapely.union_all(cells))
+    if dark.any():
+        x, y = _pixel_centres(surface, face.rows[dark], face.cols[dark])
+        half = surface.resolution / 2
+        usable = shapely.difference(
+            usable, shapely.union_all(shapely.box(x - half, y - half, x + half, y + half))
+        )
+    usable_area = float(shapely.area(usable)) / np.cos(np.radians(face.surface_tilt))
+    if usable_area < options.min_usable_area:
+        return 0.0, 0, usable_area
+    layout = pv.layout_modules(
+        usable,
+        climate.module,
+        face.surface_tilt,
+        face.surface_azimuth,
+        latitude=climate.weather.latitude,
+    )
+    return float(layout.kwc), int(layout.n_modules), usable_area
 
 
 def _file_facts(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
@@ -666,8 +749,8 @@ def build_from_surface(
 
 def build_cadastre(
     *,
-    buildings: str | os.PathLike[str],
     out: str | os.PathLike[str],
+    buildings: str | os.PathLike[str] | None = None,
     dsm: Sequence[str | os.PathLike[str]] = (),
     laz: Sequence[str | os.PathLike[str]] = (),
     laz_crs: str | None = None,
@@ -682,8 +765,10 @@ def build_cadastre(
 ) -> BuildSummary:
     """Build a cadastre from files: the ``cadastre build`` command.
 
-    Exactly one of ``dsm`` and ``laz`` is given. Every input is read and checked before
-    anything is written, and the GeoPackage appears only once complete.
+    Exactly one of ``dsm`` and ``laz`` is given. Without ``buildings``, footprints are
+    traced from the point cloud's building class (:func:`footprints_from_classes`). Every
+    input is read and checked before anything is written, and the GeoPackage appears only
+    once complete.
     """
     from solar import addresses as address_module
 
@@ -697,17 +782,24 @@ def build_cadastre(
     surface = (
         read_dsm(dsm) if dsm else rasterize_laz(laz, resolution=options.laz_resolution, crs=laz_crs)
     )
-    footprint_set = read_footprints(buildings, target_crs=surface.crs, id_field=id_field)
+    if buildings is not None:
+        footprint_set = read_footprints(buildings, target_crs=surface.crs, id_field=id_field)
+    elif laz:
+        footprint_set = footprints_from_classes(surface)
+    else:
+        raise InputError(
+            "a DSM carries no building class: give the footprints", source="--buildings"
+        )
     inside, outside = select_within(footprint_set, surface.bounds)
     weather_data = read_weather(weather or DEFAULT_WEATHER)
     address_points = (
         address_module.read_ban(addresses, target_crs=surface.crs) if addresses else None
     )
-    sources = [*dsm, *laz, buildings, *([addresses] if addresses else [])]
+    sources = [*dsm, *laz, *([buildings] if buildings else []), *([addresses] if addresses else [])]
     provenance = {
         "sources": _file_facts(sources),
         "weather_sha256": _file_facts([weather or DEFAULT_WEATHER])[0]["sha256"],
-        "footprints_file": Path(buildings).name,
+        "footprints_file": Path(buildings).name if buildings else "traced from LAS class 6",
         "footprints_repaired": footprint_set.repaired,
         "footprints_dropped": list(footprint_set.dropped),
         "footprints_outside": list(outside),
@@ -749,7 +841,7 @@ def _building_rows(
     rows, geoms = [], []
     for fp in footprints:
         faces = by_building.get(fp.building_id, [])
-        hosting = [f for f in faces if f["panels"] > 0]
+        hosting = [f for f in faces if f["panels"] > 0 and f["suitability"] in WORTH_EQUIPPING]
         kwc = sum(f["kwc"] for f in hosting)
         production = sum(f["production_kwh_yr"] for f in hosting)
         weighted = hosting or faces
@@ -806,9 +898,9 @@ def _communes_from_addresses(
             tally = votes.setdefault(building_id, {})
             tally[address.code_insee] = tally.get(address.code_insee, 0) + 1
     for row in building_rows:
-        tally = votes.get(row["building_id"])
+        tally = votes.get(row["building_id"], {})
         if tally:
-            row["commune_insee"] = max(tally, key=lambda code: tally[code])
+            row["commune_insee"] = max(tally, key=tally.__getitem__)
 
 
 def _communes_from_polygons(
@@ -844,7 +936,7 @@ def write_irradiation_raster(path: Path, surface: Surface, results: Sequence[Til
     for result in results:
         if len(result.pixel_x) == 0:
             continue
-        cols, rows = inverse * (result.pixel_x, result.pixel_y)
+        cols, rows = inverse @ (result.pixel_x, result.pixel_y)
         bands[:, np.floor(rows).astype(int), np.floor(cols).astype(int)] = (
             result.pixel_irradiation.T
         )

@@ -15,18 +15,23 @@ real build (``cadastre build --addresses``).
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+import pyogrio.raw
+import shapely
 from rasterio.crs import CRS
 
 from solar import addresses, cadastre
 from solar.build import DATA_DIR, BuildOptions, BuildSummary, Progress, build_cadastre
-from solar.footprints import read_footprints
+from solar.footprints import footprints_from_classes, read_footprints
+from solar.surface import rasterize_laz
 
 DEMO_DIR = DATA_DIR.parent / "build" / "demo"
 DEMO_CADASTRE = DEMO_DIR / "cadastre.gpkg"
 LIDAR = DATA_DIR / "lidar"
+MONTPELLIER = LIDAR / "ign_lidarhd_montpellier_77055_627760"
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,9 @@ class DemoSample:
     """One real sample of the demo, and the commune its demo addresses are given."""
 
     name: str
-    buildings: Path
+    buildings: Path | None = None
     laz: tuple[Path, ...] = ()
+    trace_footprints_from: tuple[Path, ...] = ()
     dsm: tuple[Path, ...] = ()
     laz_crs: str | None = None
     commune_insee: str = ""
@@ -69,6 +75,14 @@ SAMPLES = (
         nom_commune="Louhans (démo)",
         code_postal="71500",
     ),
+    DemoSample(
+        name="montpellier",
+        dsm=(MONTPELLIER / "DSM_test_data_77055_627760_LA93_IGN69_50CM.tif",),
+        trace_footprints_from=(MONTPELLIER / "test_data_77055_627760_LA93_IGN69.laz",),
+        commune_insee="34172",
+        nom_commune="Montpellier (démo)",
+        code_postal="34000",
+    ),
 )
 
 
@@ -87,9 +101,10 @@ def build_demo(
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         parts = []
         for sample in SAMPLES:
+            buildings = sample.buildings or _traced_footprints(sample, Path(tmp))
             # Address points only need a position: Lambert-93 serves every sample here.
             lambert93 = CRS.from_epsg(2154)
-            footprints = read_footprints(sample.buildings, target_crs=lambert93)
+            footprints = read_footprints(buildings, target_crs=lambert93)
             demo = addresses.demo_addresses(
                 footprints.footprints,
                 lambert93,
@@ -101,7 +116,7 @@ def build_demo(
             addresses.write_ban_csv(demo, ban)
             part = Path(tmp) / f"{sample.name}.gpkg"
             summary = build_cadastre(
-                buildings=sample.buildings,
+                buildings=buildings,
                 out=part,
                 dsm=sample.dsm,
                 laz=sample.laz,
@@ -113,7 +128,28 @@ def build_demo(
             raster = out.parent / f"irradiation-{sample.name}.tif"
             if summary.raster_path is not None:
                 summary.raster_path.replace(raster)
-            summaries.append(summary)
+            summaries.append(replace(summary, path=out, raster_path=raster))
             parts.append(part)
         cadastre.merge_cadastres(parts, out, crs=CRS.from_epsg(2154))
     return summaries
+
+
+def _traced_footprints(sample: DemoSample, folder: Path) -> Path:
+    """Trace the sample's footprints from its LAZ building class into a GeoPackage.
+
+    IGN's DSM sample comes without footprints; the point cloud of the same 50 m square
+    says where the buildings are.
+    """
+    surface = rasterize_laz(sample.trace_footprints_from)
+    traced = footprints_from_classes(surface, prefix=f"{sample.name}-lidar")
+    path = folder / f"footprints-{sample.name}.gpkg"
+    pyogrio.raw.write(
+        path,
+        shapely.to_wkb([f.geometry for f in traced.footprints]),
+        [np.array([f.building_id for f in traced.footprints], dtype=object)],
+        ["id"],
+        driver="GPKG",
+        geometry_type="Polygon",
+        crs=surface.crs.to_wkt(),
+    )
+    return path

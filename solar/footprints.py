@@ -12,10 +12,14 @@ import numpy as np
 import pyogrio
 import pyproj
 import shapely
+import shapely.geometry
+from rasterio import features
 from rasterio.crs import CRS
+from scipy import ndimage
 from shapely import MultiPolygon, Polygon
 
 from solar.errors import InputError
+from solar.surface import Surface
 
 
 @dataclass(frozen=True, eq=False)
@@ -293,3 +297,54 @@ def _polygonal(
     if not isinstance(merged, Polygon | MultiPolygon) or merged.is_empty or merged.area <= 0:
         return None, False, "invalid geometry with no polygonal part once repaired"
     return merged, True, ""
+
+
+def footprints_from_classes(
+    surface: Surface, *, min_area: float = 12.0, prefix: str = "lidar"
+) -> FootprintSet:
+    """Building footprints traced from the LAS building class of a rasterised point cloud.
+
+    For surveys that come without footprints (the IGN LiDAR HD samples, a new estate not
+    yet in the BD TOPO). Cells whose highest return is class 6 are closed by one cell (a
+    chimney or a roof window classified otherwise would punch a hole), traced into polygons
+    and simplified by half a cell. Polygons smaller than ``min_area`` are dropped: a
+    garden shed or a misclassified bush does not make a building.
+
+    Parameters
+    ----------
+    surface : Surface
+        From :func:`solar.surface.rasterize_laz`, with its ``building`` mask.
+    min_area : float, default 12
+        Smallest footprint kept. [m²]
+    prefix : str
+        Ids are ``f"{prefix}-{k}"``, numbered from 1 by decreasing area.
+
+    Returns
+    -------
+    FootprintSet
+    """
+    source = ", ".join(surface.sources) or "surface model"
+    if surface.building is None:
+        raise InputError("no LAS classes to trace footprints from: give --buildings", source=source)
+    closed = ndimage.binary_closing(surface.building, structure=np.ones((3, 3)), border_value=0)
+    closed = ndimage.binary_fill_holes(closed)
+    polygons = [
+        shapely.geometry.shape(geometry).simplify(surface.resolution / 2)
+        for geometry, value in features.shapes(
+            closed.astype(np.uint8), mask=closed, transform=surface.transform
+        )
+        if value == 1
+    ]
+    polygons = sorted((p for p in polygons if p.area >= min_area), key=lambda p: -p.area)
+    if not polygons:
+        raise InputError(
+            f"no building of at least {min_area} m² in the LAS building class", source=source
+        )
+    return FootprintSet(
+        footprints=tuple(
+            Footprint(f"{prefix}-{k}", shapely.make_valid(p)) for k, p in enumerate(polygons, 1)
+        ),
+        repaired=0,
+        dropped=(),
+        source=source,
+    )

@@ -2,22 +2,27 @@
 
 The chain per building, on a window around its footprint:
 
-1. Normals from Horn (1981) gradients of the 3×3-smoothed surface, computed once for the
-   whole grid.
-2. Region growing from the most planar pixels, on the angle between a pixel's normal and
-   its region's least-squares plane and on the pixel's distance to that plane.
-3. Regions that share a plane are merged, so that a chimney or a dormer that cuts a face in
-   two leaves one face; regions smaller than ``min_face_area`` or steeper than
-   ``max_tilt`` are dropped.
-4. Every roof pixel goes to the nearby plane it fits best, then the planes are refitted by
-   least squares: the face tilt comes from a plane over hundreds of pixels (about 0.5° at
-   0.5 m), never from per-pixel slopes (about 5° of noise each).
-5. Pixels of the roof that fit no plane and that faces enclose are the obstacles of the
-   nearest face (chimneys, dormers, skylights, overhanging trees); such pixels that reach
-   the edge of the roof are cut out of the outline instead.
-6. Outlines are polygonised from the pixels, clipped to the footprint, and unfolded into
-   the roof plane to take the edge setback and the clearance around obstacles in true
-   roof metres and to measure sloped areas.
+1. Roof pixels: inside the footprint, at least ``min_height`` above the local ground, not
+   ground-class; vegetation-class pixels are roof that no face may claim.
+2. Normals from Horn's (1981) operator, a least-squares plane through the 3×3 neighbours
+   weighted 1-2-1, fitted through roof pixels only so that eaves ignore the ground below
+   them. No further smoothing: the faces of Dutch or northern French row houses are often
+   5 pixels wide at 0.5 m, and a wider kernel blends them with their neighbours.
+3. Region growing from the most planar pixels. A pixel joins a region when it lies within
+   half of ``obstacle_tolerance`` of the region's least-squares plane, or within the whole
+   tolerance with its normal within ``angle_tolerance`` of the plane's.
+4. Neighbouring regions that share a plane merge, and so do distant ones when both are
+   wide: a chimney, a dormer or a tree that cuts a face in two leaves one face.
+5. Every roof pixel goes to the nearby plane it fits best, the planes are refitted by least
+   squares, twice, and bands without a 3×3 core along a real face (the slivers of ridges)
+   are dropped. The tilt comes from a plane over hundreds of pixels (about 0.5° at 0.5 m),
+   never from per-pixel slopes (5° to 10° of noise each).
+6. Roof pixels that fit no plane and that faces enclose are the obstacles of the nearest
+   face (chimneys, dormers, skylights, overhanging trees); such pixels that reach the
+   edge of the roof are cut out of the outline instead.
+7. Outlines are polygonised from the pixels, clipped to the footprint, and unfolded into
+   the roof plane, where the edge setback and the clearance around obstacles are taken
+   in true roof metres and the sloped areas are measured.
 
 References
 ----------
@@ -35,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import rasterio
 import shapely
 from affine import Affine
 from numba import njit
@@ -59,9 +65,9 @@ _GROUND_PERCENTILE = 5.0
 _MIN_REGION_PIXELS = 4
 # A pixel is offered to the planes of the faces within this many pixels of it.
 _ASSIGN_RADIUS = 2
-# Regions merge when one plane fits both within this share of obstacle_tolerance (rms): half
-# the tolerance is 10 cm by default, about twice the LiDAR HD height noise (IGN, 2023).
-_MERGE_RMSE_SHARE = 0.5
+# Regions merge when one plane for both adds less than this share of obstacle_tolerance
+# (rms) to their own residuals: 5 cm by default, the scale of LiDAR height noise.
+_MERGE_RMSE_SHARE = 0.25
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,8 +125,15 @@ class RoofFace:
     rmse_m: float
 
 
-def horn_gradient(elevation: np.ndarray, resolution: float) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient of a north-up grid by Horn's 3×3 operator after a 3×3 mean.
+def horn_gradient(
+    elevation: np.ndarray, resolution: float, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of a north-up grid by Horn's 3×3 operator, optionally within a mask.
+
+    Horn's operator is the least-squares plane through the 3×3 neighbourhood with weights
+    1-2-1 ⊗ 1-2-1. With a mask, the same weighted plane is fitted through the neighbours
+    inside the mask only, so that a roof's gradient near its edge ignores the ground and
+    the walls beyond it.
 
     Parameters
     ----------
@@ -128,12 +141,14 @@ def horn_gradient(elevation: np.ndarray, resolution: float) -> tuple[np.ndarray,
         Heights on a north-up grid, shape (rows, cols). [m]
     resolution : float
         Pixel size. [m]
+    mask : numpy.ndarray, optional
+        Boolean, same shape: the pixels to use. Default all.
 
     Returns
     -------
     dz_dx, dz_dy : numpy.ndarray
-        float32 slopes towards the east (columns) and towards the north (against the rows).
-        [m m-1]
+        float64 slopes towards the east (columns) and towards the north (against the rows);
+        NaN where the mask leaves no plane (off the mask, or neighbours in a line). [m m-1]
 
     References
     ----------
@@ -147,16 +162,10 @@ def horn_gradient(elevation: np.ndarray, resolution: float) -> tuple[np.ndarray,
     >>> round(float(dz_dx[2, 2]), 3), round(float(dz_dy[2, 2]), 3)
     (0.7, 0.0)
     """
-    # The 3×3 mean before Horn brings the per-pixel slope noise of 0.5 m LiDAR from about
-    # 5° to under 2°, enough to grow regions; the reported tilt comes from plane fits.
-    z = ndimage.uniform_filter(elevation.astype(np.float32), size=3, mode="nearest")
-    p = np.pad(z, 1, mode="edge")
-    west = p[:-2, :-2] + 2 * p[1:-1, :-2] + p[2:, :-2]
-    east = p[:-2, 2:] + 2 * p[1:-1, 2:] + p[2:, 2:]
-    north = p[:-2, :-2] + 2 * p[:-2, 1:-1] + p[:-2, 2:]
-    south = p[2:, :-2] + 2 * p[2:, 1:-1] + p[2:, 2:]
-    scale = np.float32(8 * resolution)
-    return (east - west) / scale, (north - south) / scale
+    if mask is None:
+        mask = np.ones(elevation.shape, bool)
+    dz_dx, dz_dy, _ = _local_planes(elevation.astype(np.float64), mask, resolution)
+    return dz_dx, dz_dy
 
 
 def plane_orientation(a: float, b: float) -> tuple[float, float]:
@@ -204,7 +213,7 @@ def segment_roofs(
         Building footprints in the surface's CRS. Those off the grid get no face.
     min_face_area : float, default 2.0
         Smallest sloped area of a face; a smaller plane becomes an obstacle of the face
-        around it. [m²]
+        around it, or is cut out of the outlines at the roof's edge. [m²]
     setback : float, default 0.4
         Clearance kept free of panels along a face's edges and around its obstacles,
         measured in the roof plane. [m]
@@ -215,8 +224,9 @@ def segment_roofs(
         Steepest roof: steeper pixels never seed or grow a face, and steeper planes are
         walls, not faces. [°]
     angle_tolerance : float, default 10.0
-        Largest angle between a pixel's normal and its region's plane normal for the pixel
-        to join the region, and between two planes for them to merge. [°]
+        Largest angle between a pixel's normal and its growing region's plane normal for a
+        pixel more than half of ``obstacle_tolerance`` off the plane to join the region,
+        and between two planes for them to merge: the bending a face may take. [°]
     min_height : float, default 2.0
         Smallest height above the local ground for a pixel to be roof; lower pixels inside
         a footprint (courtyards, ground seen past the eaves) are not roof. [m]
@@ -232,12 +242,18 @@ def segment_roofs(
     Each building is handled on its own window, so the cost grows with the number of
     buildings and their size, and buildings can be shared between workers.
 
+    Of the surface's class masks, ground pixels are never roof, and vegetation pixels are
+    roof that no face may claim: a crown over a face is an obstacle of it, or is cut out
+    of its outline at the edge. The building mask is not used: in AHN3 the cells filled
+    between points and some roof furniture carry no class, yet lie on roofs.
+
     Examples
     --------
     >>> from affine import Affine
     >>> from rasterio.crs import CRS
-    >>> yy, xx = np.mgrid[0:40, 0:40] * 0.5
-    >>> z = np.where((xx > 5) & (xx < 15) & (yy > 5) & (yy < 15), 8.0 + 0.7 * yy, 0.0)
+    >>> south, east = (np.mgrid[0:40, 0:40] + 0.5) * 0.5  # pixel centres from the corner
+    >>> house = (east > 5) & (east < 15) & (south > 5) & (south < 15)
+    >>> z = np.where(house, 8.0 + 0.7 * south, 0.0)  # rises southwards: faces north
     >>> surface = Surface(z.astype(np.float32), Affine(0.5, 0, 0, 0, -0.5, 20.0),
     ...                   CRS.from_epsg(2154))
     >>> house = Footprint("b1", shapely.box(5, 5, 15, 15))
@@ -260,10 +276,11 @@ def segment_roofs(
         angle_tolerance=angle_tolerance,
         min_height=min_height,
     )
-    grid = _Grid.around(surface, footprints)
     drafts: list[_Draft] = []
-    for footprint in footprints:
-        drafts.extend(_building_drafts(grid, footprint, params))
+    # One GDAL environment for all the windows rather than one per rasterio call.
+    with rasterio.Env():
+        for footprint in footprints:
+            drafts.extend(_building_drafts(surface, footprint, params))
     return _finish(drafts, setback)
 
 
@@ -291,59 +308,29 @@ class _Draft:
     obstacles: Polygon | MultiPolygon
 
 
-@dataclass(frozen=True, eq=False)
-class _Grid:
-    """The surface and its gradients on the part of the grid that the footprints cover."""
-
-    surface: Surface
-    row0: int
-    col0: int
-    dz_dx: np.ndarray
-    dz_dy: np.ndarray
-    roughness: np.ndarray
-
-    @classmethod
-    def around(cls, surface: Surface, footprints: Sequence[Footprint]) -> _Grid:
-        bounds = shapely.bounds([f.geometry for f in footprints])
-        xmin, ymin = bounds[:, 0].min(), bounds[:, 1].min()
-        xmax, ymax = bounds[:, 2].max(), bounds[:, 3].max()
-        # Two more pixels than the windows so that the smoothing sees past their edges.
-        (r0, c0), (r1, c1) = _pixel_span(surface, (xmin, ymin, xmax, ymax), _MARGIN, pad=2)
-        z = surface.elevation[r0:r1, c0:c1]
-        dz_dx, dz_dy = horn_gradient(z, surface.resolution)
-        # Local spread of the gradient: low on planes, high on ridges, edges and trees; the
-        # flattest pixels seed the regions first.
-        roughness = np.zeros(z.shape, np.float32)
-        for g in (dz_dx, dz_dy):
-            mean = ndimage.uniform_filter(g, size=3, mode="nearest")
-            roughness += ndimage.uniform_filter(g * g, size=3, mode="nearest") - mean * mean
-        return cls(surface, r0, c0, dz_dx, dz_dy, roughness)
-
-
 def _pixel_span(
-    surface: Surface, bounds: tuple[float, float, float, float], margin: float, pad: int = 0
+    surface: Surface, bounds: tuple[float, float, float, float], margin: float
 ) -> tuple[tuple[int, int], tuple[int, int]]:
     """Rows and columns [start, stop) of the grid covering ``bounds`` plus ``margin``."""
     xmin, ymin, xmax, ymax = bounds
     inverse = ~surface.transform
-    col_a, row_a = inverse * (xmin - margin, ymax + margin)
-    col_b, row_b = inverse * (xmax + margin, ymin - margin)
+    col_a, row_a = inverse @ (xmin - margin, ymax + margin)
+    col_b, row_b = inverse @ (xmax + margin, ymin - margin)
     rows, cols = surface.shape
-    r0 = min(max(math.floor(row_a) - pad, 0), rows)
-    c0 = min(max(math.floor(col_a) - pad, 0), cols)
-    r1 = min(max(math.ceil(row_b) + pad, 0), rows)
-    c1 = min(max(math.ceil(col_b) + pad, 0), cols)
+    r0 = min(max(math.floor(row_a), 0), rows)
+    c0 = min(max(math.floor(col_a), 0), cols)
+    r1 = min(max(math.ceil(row_b), 0), rows)
+    c1 = min(max(math.ceil(col_b), 0), cols)
     return (r0, c0), (r1, c1)
 
 
-def _building_drafts(grid: _Grid, footprint: Footprint, params: _Params) -> list[_Draft]:
-    surface = grid.surface
+def _building_drafts(surface: Surface, footprint: Footprint, params: _Params) -> list[_Draft]:
     res = surface.resolution
     (r0, c0), (r1, c1) = _pixel_span(surface, footprint.geometry.bounds, _MARGIN)
     if r1 <= r0 or c1 <= c0:
         return []
     window = (slice(r0, r1), slice(c0, c1))
-    transform = surface.transform * Affine.translation(c0, r0)
+    transform = surface.transform @ Affine.translation(c0, r0)
     inside = rasterize(
         [footprint.geometry], out_shape=(r1 - r0, c1 - c0), transform=transform, dtype="uint8"
     ).view(bool)
@@ -359,54 +346,61 @@ def _building_drafts(grid: _Grid, footprint: Footprint, params: _Params) -> list
     eligible = territory.copy()
     if surface.vegetation is not None:
         eligible &= ~surface.vegetation[window]
-    if surface.building is not None:
-        # The classification knows roofs from roof furniture and from trees that AHN3
-        # leaves unclassified: only building pixels may lie in a face.
-        eligible &= surface.building[window]
 
-    gwin = (slice(r0 - grid.row0, r1 - grid.row0), slice(c0 - grid.col0, c1 - grid.col0))
-    dz_dx = grid.dz_dx[gwin].astype(np.float64)
-    dz_dy = grid.dz_dy[gwin].astype(np.float64)
-    steep = dz_dx**2 + dz_dy**2 > math.tan(math.radians(params.max_tilt)) ** 2
-    seeds = np.flatnonzero(eligible & ~steep)
-    seeds = seeds[np.argsort(grid.roughness[gwin].ravel()[seeds], kind="stable")]
+    dz_dx, dz_dy, spread = _local_planes(z, eligible, res)
+    growable = eligible & (dz_dx**2 + dz_dy**2 <= math.tan(math.radians(params.max_tilt)) ** 2)
+    # The flattest pixels seed first: the residual of their local plane is lowest.
+    seeds = np.flatnonzero(growable)
+    seeds = seeds[np.argsort(spread.ravel()[seeds], kind="stable")]
 
     zref = float(np.median(z[territory]))
     zl = z - zref
     tol = params.obstacle_tolerance
     cos_tol = math.cos(math.radians(params.angle_tolerance))
-    labels = _grow(zl, dz_dx, dz_dy, seeds, eligible & ~steep, res, cos_tol, tol)
+    labels = _grow(zl, dz_dx, dz_dy, seeds, growable, res, cos_tol, tol)
     labels = _merge_and_filter(labels, zl, res, cos_tol, params)
-    for _ in range(2):
+    # Hand every roof pixel to the plane it fits best, refit, and again once the bands
+    # without a core (see _merge_and_filter) have given their pixels back.
+    for core in (False, False, True):
         planes, _, _ = _planes(_moments(labels, zl, res, int(labels.max())))
         labels = _assign(zl, eligible, labels, planes, res, _ASSIGN_RADIUS, tol)
-    labels = _drop_small_faces(labels, zl, res, params)
+        labels = _drop_small_faces(labels, zl, res, params, core=core)
     n_faces = int(labels.max())
     if n_faces == 0:
         return []
-    planes, sse, counts = _planes(_moments(labels, zl, res, n_faces))
+    moments = _moments(labels, zl, res, n_faces)
+    planes, sse, counts = _planes(moments)
+    x0, y0 = transform.c, transform.f
+    # Planes in the CRS: z = a·x + b·y + c, from the window's local u = x - x0, v = y - y0.
+    planes[:, 2] += zref - planes[:, 0] * x0 - planes[:, 1] * y0
+    n = np.maximum(counts, 1.0)
+    centres = np.column_stack([x0 + moments[:, 1] / n, y0 + moments[:, 2] / n])
 
-    owner, obstacle = _outlines(labels, territory, eligible)
+    owner, obstacle = _outlines(labels, territory)
     # Let every outline run one pixel past the footprint so that clipping with the
     # footprint, not the pixel grid, draws the outer edges.
     dist, (ir, ic) = ndimage.distance_transform_edt(owner == 0, return_indices=True)
     extended = np.where(~inside & (dist < 1.5), owner[ir, ic], owner).astype(np.int32)
-    outlines = _polygons(extended, transform, n_faces)
-    obstacle_geoms = _polygons(obstacle, transform, n_faces)
-    outlines = shapely.intersection(
-        shapely.coverage_simplify(outlines, res, simplify_boundary=False), footprint.geometry
+    # Outlines are traced in pixel units, where every corner is a whole number, and cut at
+    # every pixel corner: the faces then share their vertices exactly (a coverage), as
+    # coverage simplification and _straighten need, which GDAL's merged edges do not.
+    pixel_outlines = shapely.segmentize(_polygons(extended, Affine.identity(), n_faces), 1.0)
+    outlines = shapely.transform(
+        shapely.coverage_simplify(pixel_outlines, 1.0, simplify_boundary=False),
+        lambda xy: np.column_stack(transform @ (xy[:, 0], xy[:, 1])),
     )
+    outlines = _straighten(outlines, planes[1:], centres[1:], res)
+    outlines = _polygonal(shapely.intersection(outlines, footprint.geometry))
+    obstacle_geoms = _polygons(obstacle, transform, n_faces)
 
-    x0, y0 = transform.c, transform.f
     drafts = []
     for k in range(1, n_faces + 1):
-        a, b, c = planes[k]
         rr, cc = np.nonzero(labels == k)
         orr, occ = np.nonzero(obstacle == k)
         drafts.append(
             _Draft(
                 building_id=footprint.building_id,
-                plane=(float(a), float(b), float(c + zref - a * x0 - b * y0)),
+                plane=(float(planes[k, 0]), float(planes[k, 1]), float(planes[k, 2])),
                 rmse=math.sqrt(max(sse[k], 0.0) / counts[k]),
                 rows=(rr + r0).astype(np.int32),
                 cols=(cc + c0).astype(np.int32),
@@ -432,7 +426,7 @@ def _ground_level(z: np.ndarray, inside: np.ndarray, ground: np.ndarray | None) 
 def _merge_and_filter(
     labels: np.ndarray, zl: np.ndarray, res: float, cos_tol: float, params: _Params
 ) -> np.ndarray:
-    """Merge coplanar regions, drop small or steep ones, and number the rest 1..n."""
+    """Merge neighbouring coplanar regions, drop small or steep ones, number the rest 1..n."""
     n_regions = int(labels.max())
     if n_regions == 0:
         return labels
@@ -440,12 +434,38 @@ def _merge_and_filter(
     counts = moments[:, 0]
     big = np.flatnonzero(counts >= _MIN_REGION_PIXELS)
     big = big[np.argsort(-counts[big], kind="stable")]
+    # Regions merge when they neighbour each other, or when both have a core: a chimney, a
+    # dormer or a tree may cut a face in two, but the one- or two-pixel bands along eaves
+    # and ridges, which can share a plane across the roof (the eaves of a hip roof do), have
+    # no core and only join what they touch.
+    cored = _core_counts(labels, n_regions)[big] > 0
+    near = _neighbours(labels, n_regions)[np.ix_(big, big)] | np.outer(cored, cored)
     merge_rmse = _MERGE_RMSE_SHARE * params.obstacle_tolerance
-    parent = _merge(moments[big], cos_tol, merge_rmse)
+    parent = _merge(moments[big], near, cos_tol, merge_rmse)
     merged = np.zeros(n_regions + 1, np.int64)
     merged[big] = big[parent]
-    merged_moments = _moments(merged[labels], zl, res, n_regions)
-    return _drop_small_faces(merged[labels], zl, res, params, merged_moments)
+    return _drop_small_faces(merged[labels], zl, res, params, core=False)
+
+
+@njit(cache=True)
+def _neighbours(labels, n_labels):
+    """Which labels come within two pixels of each other: (n+1, n+1) booleans.
+
+    Two pixels of reach bridge the single pixels that noise leaves out of both regions.
+    """
+    near = np.zeros((n_labels + 1, n_labels + 1), np.bool_)
+    nrows, ncols = labels.shape
+    for r in range(nrows):
+        for c in range(ncols):
+            k = labels[r, c]
+            if k <= 0:
+                continue
+            for rr in range(max(r - 2, 0), min(r + 3, nrows)):
+                for cc in range(max(c - 2, 0), min(c + 3, ncols)):
+                    j = labels[rr, cc]
+                    if j > 0 and j != k:
+                        near[k, j] = True
+    return near
 
 
 def _drop_small_faces(
@@ -453,11 +473,14 @@ def _drop_small_faces(
     zl: np.ndarray,
     res: float,
     params: _Params,
-    moments: np.ndarray | None = None,
+    *,
+    core: bool,
 ) -> np.ndarray:
-    """Keep the regions that are large and gentle enough to be faces, numbered 1..n."""
-    if moments is None:
-        moments = _moments(labels, zl, res, int(labels.max()))
+    """Keep the regions large and gentle enough to be faces, numbered 1..n.
+
+    With ``core``, a face must also hold a 3×3 block of its own pixels.
+    """
+    moments = _moments(labels, zl, res, int(labels.max()))
     planes, _, _ = _planes(moments)
     slope = np.hypot(planes[:, 0], planes[:, 1])
     sloped_area = moments[:, 0] * res * res * np.sqrt(1.0 + slope**2)
@@ -466,15 +489,30 @@ def _drop_small_faces(
         & (sloped_area >= params.min_face_area)
         & (slope <= math.tan(math.radians(params.max_tilt)))
     )
+    if core:
+        # A band without a core along a face that has one is a sliver of ridge or eave; a
+        # region without a core and with no such neighbour is a small roof of its own.
+        cored = keep & (_core_counts(labels, len(moments) - 1) > 0)
+        near = _neighbours(labels, len(moments) - 1)
+        keep &= cored | ~near[:, cored].any(axis=1)
     keep[0] = False
     renumber = np.zeros(len(keep), np.int32)
     renumber[keep] = np.arange(1, np.count_nonzero(keep) + 1)
     return renumber[labels]
 
 
-def _outlines(
-    labels: np.ndarray, territory: np.ndarray, eligible: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _core_counts(labels: np.ndarray, n_labels: int) -> np.ndarray:
+    """How many pixels of each label have their eight neighbours in the same label."""
+    p = np.pad(labels, 1)
+    core = labels > 0
+    rows, cols = labels.shape
+    for dr in (0, 1, 2):
+        for dc in (0, 1, 2):
+            core &= p[dr : dr + rows, dc : dc + cols] == labels
+    return np.bincount(labels[core], minlength=n_labels + 1)
+
+
+def _outlines(labels: np.ndarray, territory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which face owns each roof pixel, and which pixels are its obstacles.
 
     Roof pixels that fit no face form patches; a patch that faces enclose belongs to the
@@ -496,8 +534,12 @@ def _outlines(
 def _polygons(labels: np.ndarray, transform: Affine, n: int) -> np.ndarray:
     """One (multi)polygon per label 1..n, empty when the label has no pixel."""
     parts: list[list[Polygon]] = [[] for _ in range(n)]
-    for geom, value in shapes(labels, mask=labels > 0, transform=transform):
-        parts[int(value) - 1].append(shapely.geometry.shape(geom))
+    mask = labels > 0
+    if mask.any():
+        for geom, value in shapes(labels, mask=mask, transform=transform):
+            shell, *holes = geom["coordinates"]
+            rings = [shapely.linearrings(h) for h in holes] if holes else None
+            parts[int(value) - 1].append(shapely.polygons(shell, holes=rings))
     out = np.empty(n, dtype=object)
     for k, polys in enumerate(parts):
         if not polys:
@@ -507,6 +549,90 @@ def _polygons(labels: np.ndarray, transform: Affine, n: int) -> np.ndarray:
         else:
             out[k] = MultiPolygon(polys)
     return out
+
+
+def _straighten(
+    outlines: np.ndarray, planes: np.ndarray, centres: np.ndarray, res: float
+) -> np.ndarray:
+    """Move the vertices between faces onto their planes' intersection lines.
+
+    Pixels on a ridge or a hip lie as far from one plane as from the other, so the pixel
+    edge between two faces wanders by a pixel, and a hip's small end faces would gain or
+    lose a tenth of their area. A vertex that two faces share moves onto the line where
+    their planes meet, and one that three faces share onto the point where the three
+    planes meet (the top of a hip), when that is within a pixel and a half. Shared vertices
+    move alike in every face, so the outlines stay a coverage. Faces whose planes do not
+    meet between them (a step down to a lower roof) keep their pixel edge.
+
+    Parameters
+    ----------
+    outlines : numpy.ndarray of shapely geometries
+        Plan outlines of one building's faces, a coverage with shared vertices. [m]
+    planes : numpy.ndarray
+        (n, 3) planes z = a·x + b·y + c in the same CRS.
+    centres : numpy.ndarray
+        (n, 2) centroids of each face's in-plane pixels. [m]
+    res : float
+        Pixel size. [m]
+    """
+    coords, face = shapely.get_coordinates(outlines, return_index=True)
+    if len(outlines) < 2 or len(coords) == 0:
+        return outlines
+    # Shared vertices are bit-identical in a coverage; a micrometre grid finds them.
+    key = np.round(coords * 1e6).astype(np.int64)
+    _, vertex = np.unique(key, axis=0, return_inverse=True)
+    vertex = vertex.ravel()
+    members = np.unique(np.column_stack([vertex, face]), axis=0)
+    n_faces = np.bincount(members[:, 0])
+    first = np.searchsorted(members[:, 0], np.arange(len(n_faces)))
+    moved = np.zeros((len(n_faces), 2))
+    moved[vertex] = coords
+    reach = 1.5 * res
+
+    two = np.flatnonzero(n_faces == 2)
+    i, j = members[first[two], 1], members[first[two] + 1, 1]
+    d = planes[i] - planes[j]
+    slope = np.hypot(d[:, 0], d[:, 1])
+    side_i = np.einsum("kl,kl->k", d[:, :2], centres[i]) + d[:, 2]
+    side_j = np.einsum("kl,kl->k", d[:, :2], centres[j]) + d[:, 2]
+    p = moved[two]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offset = (np.einsum("kl,kl->k", d[:, :2], p) + d[:, 2]) / slope
+    ok = (slope > 1e-3) & (side_i * side_j < 0) & (np.abs(offset) <= reach)
+    normal = d[ok, :2] / slope[ok, None]
+    moved[two[ok]] = p[ok] - offset[ok, None] * normal
+
+    three = np.flatnonzero(n_faces == 3)
+    if len(three):
+        i = members[first[three], 1]
+        j = members[first[three] + 1, 1]
+        k = members[first[three] + 2, 1]
+        d1, d2 = planes[i] - planes[j], planes[i] - planes[k]
+        det = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = (-d1[:, 2] * d2[:, 1] + d2[:, 2] * d1[:, 1]) / det
+            y = (-d2[:, 2] * d1[:, 0] + d1[:, 2] * d2[:, 0]) / det
+        apex = np.column_stack([x, y])
+        near = np.isfinite(apex).all(axis=1) & (np.hypot(*(apex - moved[three]).T) <= reach)
+        moved[three[near]] = apex[near]
+
+    out = shapely.set_coordinates(outlines.copy(), moved[vertex])
+    # A move that folds an outline over itself is undone for that face.
+    return np.where(shapely.is_valid(out), out, outlines)
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Drop the points and lines that clipping leaves where outlines touch."""
+    return np.array([_polygonal_part(g) for g in geoms], dtype=object)
+
+
+def _polygonal_part(geom: shapely.Geometry) -> Polygon | MultiPolygon:
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 0]
+    if not parts:
+        return Polygon()
+    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
 
 def _finish(drafts: list[_Draft], setback: float) -> list[RoofFace]:
@@ -559,9 +685,7 @@ def _finish(drafts: list[_Draft], setback: float) -> list[RoofFace]:
     return faces
 
 
-def _unfold(
-    geoms: np.ndarray, a: np.ndarray, b: np.ndarray, *, fold: bool = False
-) -> np.ndarray:
+def _unfold(geoms: np.ndarray, a: np.ndarray, b: np.ndarray, *, fold: bool = False) -> np.ndarray:
     """Map plan geometries into their roof plane (or back): true lengths and areas.
 
     The plane z = a·x + b·y + c stretches plan distances along its gradient by
@@ -591,12 +715,73 @@ def _unfold(
 
 
 @njit(cache=True)
-def _grow(zl, dz_dx, dz_dy, seeds, grow_mask, res, cos_tol, tol):  # type: ignore[no-untyped-def]
+def _local_planes(z, mask, res):
+    """Weighted least-squares plane through each masked pixel's masked 3×3 neighbours.
+
+    Returns the slopes east and north (Horn's operator where the whole neighbourhood is in
+    the mask) and the weighted rms residual; NaN where fewer than four pixels or pixels in
+    a line leave no plane.
+    """
+    nrows, ncols = z.shape
+    dz_dx = np.full((nrows, ncols), np.nan)
+    dz_dy = np.full((nrows, ncols), np.nan)
+    spread = np.full((nrows, ncols), np.nan)
+    for r in range(nrows):
+        for c in range(ncols):
+            if not mask[r, c]:
+                continue
+            sw = swu = swv = swz = swuu = swuv = swvv = swuz = swvz = swzz = 0.0
+            count = 0
+            for dr in range(-1, 2):
+                rr = r + dr
+                if rr < 0 or rr >= nrows:
+                    continue
+                for dc in range(-1, 2):
+                    cc = c + dc
+                    if cc < 0 or cc >= ncols or not mask[rr, cc]:
+                        continue
+                    w = float((2 - abs(dr)) * (2 - abs(dc)))
+                    u = dc * res
+                    v = -dr * res
+                    h = z[rr, cc] - z[r, c]
+                    count += 1
+                    sw += w
+                    swu += w * u
+                    swv += w * v
+                    swz += w * h
+                    swuu += w * u * u
+                    swuv += w * u * v
+                    swvv += w * v * v
+                    swuz += w * u * h
+                    swvz += w * v * h
+                    swzz += w * h * h
+            if count < 4:
+                continue
+            mu, mv, mz = swu / sw, swv / sw, swz / sw
+            cuu = swuu - sw * mu * mu
+            cuv = swuv - sw * mu * mv
+            cvv = swvv - sw * mv * mv
+            cuz = swuz - sw * mu * mz
+            cvz = swvz - sw * mv * mz
+            det = cuu * cvv - cuv * cuv
+            if det <= 1e-9 * (cuu + cvv) ** 2:
+                continue
+            a = (cuz * cvv - cvz * cuv) / det
+            b = (cvz * cuu - cuz * cuv) / det
+            dz_dx[r, c] = a
+            dz_dy[r, c] = b
+            sse = swzz - sw * mz * mz - a * cuz - b * cvz
+            spread[r, c] = math.sqrt(max(sse, 0.0) / sw)
+    return dz_dx, dz_dy, spread
+
+
+@njit(cache=True)
+def _grow(zl, dz_dx, dz_dy, seeds, grow_mask, res, cos_tol, tol):
     """Region growing from planar seeds (8-connected).
 
-    A pixel joins when its normal is within the angle of the region's plane normal and its
-    height within ``tol`` of that plane; the plane is refitted by least squares as the
-    region grows by a quarter.
+    A pixel joins when its height lies within ``tol / 2`` of the region's plane, or within
+    ``tol`` with its normal within the angle of the plane's; the plane is refitted by
+    least squares each time the region grows by a quarter.
     """
     nrows, ncols = zl.shape
     labels = np.zeros((nrows, ncols), np.int32)
@@ -613,7 +798,14 @@ def _grow(zl, dz_dx, dz_dy, seeds, grow_mask, res, cos_tol, tol):  # type: ignor
         b = dz_dy[r0, c0]
         u0 = (c0 + 0.5) * res
         v0 = -(r0 + 0.5) * res
-        c = zl[r0, c0] - a * u0 - b * v0
+        # The plane starts through the 3×3 mean, not the seed's own noisy height.
+        z_mean = 0.0
+        k = 0
+        for r in range(max(r0 - 1, 0), min(r0 + 2, nrows)):
+            for cc in range(max(c0 - 1, 0), min(c0 + 2, ncols)):
+                z_mean += zl[r, cc]
+                k += 1
+        c = z_mean / k - a * u0 - b * v0
         n = 1.0
         su, sv, sz = u0, v0, zl[r0, c0]
         suu, suv, svv, suz, svz = u0 * u0, u0 * v0, v0 * v0, u0 * zl[r0, c0], v0 * zl[r0, c0]
@@ -637,14 +829,18 @@ def _grow(zl, dz_dx, dz_dy, seeds, grow_mask, res, cos_tol, tol):  # type: ignor
                     u = (cc + 0.5) * res
                     v = -(r + 0.5) * res
                     z = zl[r, cc]
-                    if abs(z - (a * u + b * v + c)) > tol:
+                    off = abs(z - (a * u + b * v + c))
+                    if off > tol:
                         continue
                     gx = dz_dx[r, cc]
                     gy = dz_dy[r, cc]
                     cos = (1.0 + a * gx + b * gy) / math.sqrt(
                         (1.0 + a * a + b * b) * (1.0 + gx * gx + gy * gy)
                     )
-                    if cos < cos_tol:
+                    # Within half the tolerance the plane vouches for the pixel, whatever its
+                    # normal: on steep roofs the highest return per 0.5 m cell scatters
+                    # per-pixel normals by about 10°, and only the residual stays sharp.
+                    if cos < cos_tol and off > 0.5 * tol:
                         continue
                     labels[r, cc] = region
                     queue[tail] = r * ncols + cc
@@ -676,7 +872,7 @@ def _grow(zl, dz_dx, dz_dy, seeds, grow_mask, res, cos_tol, tol):  # type: ignor
 
 
 @njit(cache=True)
-def _moments(labels, zl, res, n_labels):  # type: ignore[no-untyped-def]
+def _moments(labels, zl, res, n_labels):
     """Least-squares sums per label: n, Σu, Σv, Σz, Σuu, Σuv, Σvv, Σuz, Σvz, Σzz."""
     m = np.zeros((n_labels + 1, 10))
     nrows, ncols = labels.shape
@@ -702,7 +898,7 @@ def _moments(labels, zl, res, n_labels):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _fit(m):  # type: ignore[no-untyped-def]
+def _fit(m):
     """Plane (a, b, c) and residual sum of squares from one row of moments."""
     n = m[0]
     if n < 3.0:
@@ -723,7 +919,7 @@ def _fit(m):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _planes(moments):  # type: ignore[no-untyped-def]
+def _planes(moments):
     """Planes (k, 3), residual sums of squares and counts of each row of moments."""
     k = moments.shape[0]
     planes = np.zeros((k, 3))
@@ -738,15 +934,21 @@ def _planes(moments):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _merge(moments, cos_tol, rmse_tol):  # type: ignore[no-untyped-def]
-    """Greedy merge of regions (largest first) that one plane fits within ``rmse_tol``.
+def _merge(moments, near, cos_tol, rmse_tol):
+    """Greedy merge of neighbouring regions, largest first, that one plane fits.
 
-    Returns the index of the region each one ends in.
+    Two regions merge when their planes lie within the angle and one plane for both adds
+    less than ``rmse_tol`` (rms) to the residuals of their own planes. Returns the index
+    of the region each one ends in.
     """
     k = moments.shape[0]
     m = moments.copy()
+    near = near.copy()
     parent = np.arange(k)
     alive = np.ones(k, np.bool_)
+    sse = np.empty(k)
+    for i in range(k):
+        sse[i] = _fit(m[i])[3]
     changed = True
     while changed:
         changed = False
@@ -755,7 +957,7 @@ def _merge(moments, cos_tol, rmse_tol):  # type: ignore[no-untyped-def]
                 continue
             ai, bi, _, _ = _fit(m[i])
             for j in range(i + 1, k):
-                if not alive[j]:
+                if not alive[j] or not near[i, j]:
                     continue
                 aj, bj, _, _ = _fit(m[j])
                 cos = (1.0 + ai * aj + bi * bj) / math.sqrt(
@@ -764,12 +966,20 @@ def _merge(moments, cos_tol, rmse_tol):  # type: ignore[no-untyped-def]
                 if cos < cos_tol:
                     continue
                 both = m[i] + m[j]
-                _, _, _, sse = _fit(both)
-                if sse > rmse_tol * rmse_tol * both[0]:
+                _, _, _, sse_both = _fit(both)
+                # A region whose pixels lie in a line has no plane of its own (inf): count
+                # the whole residual of the common plane against the merge.
+                own = (sse[i] if np.isfinite(sse[i]) else 0.0) + (
+                    sse[j] if np.isfinite(sse[j]) else 0.0
+                )
+                if sse_both - own > rmse_tol * rmse_tol * both[0]:
                     continue
                 m[i] = both
+                sse[i] = sse_both
                 alive[j] = False
                 parent[j] = i
+                near[i, :] |= near[j, :]
+                near[:, i] |= near[:, j]
                 changed = True
                 ai, bi, _, _ = _fit(m[i])
     for j in range(k):
@@ -781,7 +991,7 @@ def _merge(moments, cos_tol, rmse_tol):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _assign(zl, eligible, labels, planes, res, radius, tol):  # type: ignore[no-untyped-def]
+def _assign(zl, eligible, labels, planes, res, radius, tol):
     """Give each eligible pixel to the plane it fits best among the faces within
     ``radius`` pixels, if within ``tol``."""
     nrows, ncols = zl.shape

@@ -15,7 +15,7 @@ import pyproj
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.errors import RasterioIOError
+from rasterio.errors import CRSError, RasterioIOError
 from rasterio.fill import fillnodata
 from rasterio.io import DatasetReader
 from rasterio.merge import merge
@@ -69,8 +69,8 @@ class Surface:
     def bounds(self) -> tuple[float, float, float, float]:
         """(xmin, ymin, xmax, ymax) of the grid. [m]"""
         rows, cols = self.shape
-        xmin, ymax = self.transform * (0, 0)
-        xmax, ymin = self.transform * (cols, rows)
+        xmin, ymax = self.transform @ (0, 0)
+        xmax, ymin = self.transform @ (cols, rows)
         return (float(xmin), float(ymin), float(xmax), float(ymax))
 
 
@@ -290,15 +290,17 @@ def read_dsm(paths: Sequence[PathLike], *, fill_holes: bool = True) -> Surface:
                     f"of {sources[0]}: resample the files to one resolution",
                     source=source,
                 )
-        for source, dataset in zip(sources, datasets, strict=True):
-            # merge() reads through windows and would not say which file failed: read each
-            # one first, block by block, so that a truncated file gets its own error.
-            _check_readable(dataset, source)
-        merged, transform = merge(datasets, indexes=[1], dtype="float32", masked=True)
+        try:
+            merged, transform = merge(datasets, indexes=[1], dtype="float32", masked=True)
+        except RasterioIOError as exc:
+            # merge() does not say which file failed: read each again to find it.
+            for source, dataset in zip(sources, datasets, strict=True):
+                _check_readable(dataset, source)
+            raise InputError(f"cannot merge the rasters: {exc}", source=", ".join(sources)) from exc
     band = np.ma.getdata(merged[0]).astype(np.float32, copy=True)
     band[np.ma.getmaskarray(merged[0]) | ~np.isfinite(band)] = np.nan
     if not np.isfinite(band).any():
-        raise InputError("every cell is nodata", source=sources[0])
+        raise InputError("every cell is nodata", source=", ".join(sources))
     filled_cells = 0
     if fill_holes:
         band, filled_cells = fill_nodata(band)
@@ -394,7 +396,10 @@ def rasterize_laz(
         raise InputError(
             f"must be a positive number of metres, got {resolution}", source="resolution"
         )
-    default_crs = CRS.from_user_input(crs) if crs is not None else None
+    try:
+        default_crs = CRS.from_user_input(crs) if crs is not None else None
+    except CRSError as exc:
+        raise InputError(f"not a known CRS: {crs!r} ({exc})", source="--laz-crs") from exc
     headers = [_read_las_header(source) for source in sources]
     grid_crs = _las_crs(headers[0], sources[0], default_crs)
     for source, header in zip(sources[1:], headers[1:], strict=True):

@@ -136,9 +136,8 @@ def test_large_holes_take_idw_then_the_nearest_value(
     assert surface.filled_cells == 4 * 299
     assert np.isfinite(surface.elevation).all()
     far = int(surface_module.FILL_MAX_SEARCH_DISTANCE) + 10
-    np.testing.assert_array_equal(
-        surface.elevation[:, far:], np.array([[10.0], [11.0], [12.0], [13.0]])
-    )
+    nearest = np.broadcast_to([[10.0], [11.0], [12.0], [13.0]], (4, 300 - far))
+    np.testing.assert_array_equal(surface.elevation[:, far:], nearest)
 
 
 def _truncated(tmp_path: Path) -> list[Path]:
@@ -180,6 +179,10 @@ BAD_DSM = {
     ),
     "no_crs": (lambda p: [write_tif(p / "nocrs.tif", plane(10, 10), crs=None)], "no coordinate"),
     "truncated": (_truncated, "truncated"),
+    "truncated_second": (
+        lambda p: [write_tif(p / "good.tif", plane(10, 10)), *_truncated(p)],
+        "truncated",
+    ),
     "not_a_raster": (
         lambda p: [p / "a.tif"] if (p / "a.tif").write_text("hello") else [],
         "cannot read the raster",
@@ -305,6 +308,12 @@ def test_resolution_changes_the_grid(tmp_path: Path) -> None:
     assert coarse.elevation[0, 0] == 12.0
     with pytest.raises(InputError, match="positive"):
         rasterize_laz([path], resolution=0.0)
+
+
+def test_unknown_laz_crs(tmp_path: Path) -> None:
+    path = write_las(tmp_path / "tiny.las", SYNTHETIC, crs=None)
+    with pytest.raises(InputError, match="not a known CRS: 'EPSG:999999'"):
+        rasterize_laz([path], crs="EPSG:999999")
 
 
 def test_header_crs_wins_over_the_option(tmp_path: Path) -> None:

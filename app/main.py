@@ -1,0 +1,189 @@
+"""The FastAPI application: ``create_app`` wires settings, cadastre, routers and errors.
+
+Run it with :func:`serve` (``cadastre serve``), or with uvicorn's factory mode:
+``CADASTRE_PATH=cadastre.gpkg uvicorn --factory app.main:create_app``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import solar
+from app import views
+from app.errors import install_error_handlers
+from app.geo import Projector
+from app.routers import addresses, buildings, coverage, health, roofs
+from app.settings import Settings, get_settings
+from solar.addresses import AddressIndex
+from solar.cadastre import Cadastre
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+logger = logging.getLogger("app")
+
+DESCRIPTION = """\
+Open solar cadastre of the Pôle Métropolitain de l'Artois.
+
+Type an address, get the roof: its faces, the kWc they can host, their production, their
+shading and how suitable they are. Geometry is RFC 7946 GeoJSON in WGS84; angles follow
+pvlib (tilt from horizontal, azimuth clockwise from north). Errors are
+`{"detail": ..., "code": ...}`.
+"""
+
+
+class CacheHeaders:
+    """Conditional GET for the read-only API: an ETag per cadastre file, and max-age.
+
+    The cadastre never changes under a running service, so one tag (file identity and
+    code version) validates every API response; a matching ``If-None-Match`` gets a 304
+    without touching the cadastre.
+    """
+
+    def __init__(self, app: ASGIApp, *, etag: str, max_age: int):
+        self.app = app
+        self.etag = etag.encode()
+        self.cache_control = f"public, max-age={max_age}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("GET", "HEAD")
+            or not scope["path"].startswith("/api/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"if-none-match" and self.etag in (v.strip() for v in value.split(b",")):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 304,
+                        "headers": [(b"etag", self.etag), (b"cache-control", self.cache_control)],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b""})
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"etag", self.etag),
+                    (b"cache-control", self.cache_control),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _etag(path: Path) -> str:
+    stat = path.stat()
+    identity = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{solar.__version__}"
+    return f'W/"{hashlib.sha256(identity.encode()).hexdigest()[:16]}"'
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Open the cadastre, build the address index, and wire the routers.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        By default :func:`app.settings.get_settings`, from ``CADASTRE_*`` variables.
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    settings = settings or get_settings()
+    cadastre = Cadastre(settings.path)
+    projector = Projector(cadastre.crs)
+    index = AddressIndex(views.address_records(cadastre, projector))
+
+    app = FastAPI(
+        title="Cadastre solaire de l'Artois",
+        version=solar.__version__,
+        description=DESCRIPTION,
+    )
+    app.state.settings = settings
+    app.state.cadastre = cadastre
+    app.state.projector = projector
+    app.state.address_index = index
+    app.state.coverage = views.coverage(cadastre, projector)
+    install_error_handlers(app)
+    for module in (health, addresses, buildings, roofs, coverage):
+        app.include_router(module.router)
+    app.add_middleware(CacheHeaders, etag=_etag(settings.path), max_age=settings.cache_max_age)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+    # last: the page takes whatever path no API route claims
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    logger.info(
+        "serving %s: %d buildings, %d addresses",
+        settings.path,
+        app.state.coverage.counts.buildings,
+        len(index),
+    )
+    return app
+
+
+def serve(
+    cadastre_path: str | os.PathLike[str],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    *,
+    log_level: str = "info",
+    access_log: bool = False,
+) -> None:
+    """Serve a cadastre with uvicorn until interrupted.
+
+    The settings are checked here, before any worker starts, so a wrong path stops the
+    command with a clear message. Workers are separate processes: each opens the
+    cadastre and builds its own address index.
+
+    Parameters
+    ----------
+    cadastre_path : path-like
+        The cadastre GeoPackage.
+    host, port : str, int
+        Where to listen; the default is loopback only.
+    workers : int
+        uvicorn worker processes; one per core.
+    log_level : str
+        uvicorn's log level.
+    access_log : bool
+        One log line per request; off by default, as a reverse proxy logs them already.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        When ``cadastre_path`` is not a readable cadastre, or another ``CADASTRE_*``
+        variable is invalid.
+    """
+    import uvicorn
+
+    Settings(path=Path(cadastre_path))
+    os.environ["CADASTRE_PATH"] = str(Path(cadastre_path).resolve())
+    get_settings.cache_clear()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=access_log,
+    )

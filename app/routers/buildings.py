@@ -1,0 +1,51 @@
+"""Buildings by id, or under a map click."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from app import views
+from app.dependencies import CadastreDep, ProjectorDep
+from app.models import BuildingSolar, ErrorBody
+from solar.errors import NotFound
+
+router = APIRouter(
+    prefix="/api/v1/buildings",
+    tags=["buildings"],
+    responses={
+        404: {"model": ErrorBody, "description": "No such building."},
+        422: {"model": ErrorBody, "description": "A parameter is invalid."},
+    },
+)
+
+
+@router.get("", response_model=BuildingSolar, summary="The building under a point (map click)")
+def building_at(
+    lon: Annotated[float, Query(ge=-180, le=180, description="Longitude [°], WGS84.")],
+    lat: Annotated[float, Query(ge=-90, le=90, description="Latitude [°], WGS84.")],
+    cadastre: CadastreDep,
+    projector: ProjectorDep,
+) -> Response:
+    """The building whose footprint holds the point, with every roof face; else a 404."""
+    x, y = projector.point_from_wgs84(lon, lat)
+    building = cadastre.building_at(x, y) if math.isfinite(x) and math.isfinite(y) else None
+    if building is None:
+        raise NotFound(f"no building at lon={lon}, lat={lat}")
+    return views.json_response(views.building_solar(cadastre, projector, building))
+
+
+@router.get(
+    "/{building_id}", response_model=BuildingSolar, summary="A building with its roof faces"
+)
+def building(
+    building_id: Annotated[str, Path(max_length=200, description="The building id.")],
+    cadastre: CadastreDep,
+    projector: ProjectorDep,
+) -> Response:
+    """The building's fields, footprint and faces, each with its monthly production."""
+    return views.json_response(
+        views.building_solar(cadastre, projector, cadastre.building(building_id))
+    )

@@ -1,0 +1,430 @@
+"""Benchmark the API under load: p50/p99 latency and requests/s of the two resident endpoints.
+
+Starts uvicorn on 127.0.0.1 (loopback only) in a subprocess, then drives it with N
+concurrent keep-alive HTTP/1.1 connections from this process, for a bounded time and a
+bounded number of requests per run, and stops everything by itself.
+
+    python scripts/bench_api.py                      # every configuration, 8 s each
+    python scripts/bench_api.py --workers 2 --http httptools --loop uvloop --duration 5
+    python scripts/bench_api.py --cadastre build/demo/cadastre.gpkg
+
+The cadastre is ``--cadastre``, else the demo cadastre when it has been built, else a
+synthetic one written here (2,000 gable-roofed buildings in Lens, faces outlined with a
+vertex every metre as the segmentation's outlines are, one demo address each).
+
+The client is a minimal asyncio HTTP/1.1 client, not httpx: httpx spends about 10 times
+more CPU per request, and on a 2-core machine the client shares the cores with the
+server. Its CPU use is reported beside the figures; the server figures are pessimistic
+by that much.
+
+Targets (DESIGN.md): p50 ≤ 5 ms, p99 ≤ 20 ms, ≥ 1,500 req/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from rasterio.crs import CRS
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from solar.addresses import address_layer, demo_addresses, link_addresses  # noqa: E402
+from solar.cadastre import (  # noqa: E402
+    BUILDING_FIELDS,
+    FACE_FIELDS,
+    MONTHLY_FIELDS,
+    Cadastre,
+    FaceProfiles,
+    GeoTable,
+    encode_profile,
+    write_cadastre,
+)
+from solar.footprints import Footprint  # noqa: E402
+
+TARGET_P50_MS, TARGET_P99_MS, TARGET_RPS = 5.0, 20.0, 1500.0
+DEMO_CADASTRE = ROOT / "build" / "demo" / "cadastre.gpkg"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+run_async: Callable[..., Any] = asyncio.run
+with contextlib.suppress(ImportError):  # the client's own loop: uvloop halves its CPU use
+    import uvloop
+
+    run_async = uvloop.run
+
+
+def synthetic_cadastre(path: Path, n_buildings: int = 2000, seed: int = 0) -> Path:
+    """Write a cadastre of ``n_buildings`` gable roofs in Lens, with one address each."""
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n_buildings)))
+    footprints, face_rows, face_geoms, blobs, building_rows = [], [], [], [], []
+    monthly: dict[str, list[object]] = {k: [] for k in MONTHLY_FIELDS}
+    shares = np.array([2.5, 4.0, 7.5, 10.5, 12.5, 13.0, 13.0, 11.5, 9.0, 6.5, 3.5, 2.0])
+    shares /= shares.sum()
+    profile = np.zeros(8760)
+    profile[10::24], profile[12::24], profile[14::24] = 0.8, 1.2, 0.8  # 2.8 kWh/kWc/day
+    blob = encode_profile(profile * 950 / profile.sum())
+    for i in range(n_buildings):
+        x0 = 684_000.0 + 20.0 * (i % side)
+        y0 = 7_030_000.0 + 20.0 * (i // side)
+        length, width = rng.uniform(8, 14), rng.uniform(6, 10)
+        building_id = f"SYN{i:06d}"
+        footprint = shapely.box(x0, y0, x0 + length, y0 + width)
+        footprints.append(Footprint(building_id, footprint))
+        rows = []
+        for k, (azimuth, irradiation) in enumerate(((180.0, 1120.0), (0.0, 690.0))):
+            half = (
+                shapely.box(x0, y0, x0 + length, y0 + width / 2)
+                if k == 0
+                else shapely.box(x0, y0 + width / 2, x0 + length, y0 + width)
+            )
+            area = half.area / np.cos(np.radians(35.0))
+            panels = int(area * 0.6 / 1.94)
+            kwc = round(panels * 0.425, 3)
+            specific = round(irradiation * 0.82, 1)
+            face_id = f"{building_id}-{k + 1}"
+            rows.append(
+                {
+                    "building_id": building_id,
+                    "face_id": face_id,
+                    "tilt_deg": 35.0,
+                    "azimuth_deg": azimuth,
+                    "is_flat": False,
+                    "area_m2": round(area, 2),
+                    "usable_area_m2": round(area * 0.6, 2),
+                    "irradiation_kwh_m2_yr": irradiation,
+                    "shading_loss_pct": round(float(rng.uniform(0, 15)), 2),
+                    "panels": panels,
+                    "kwc": kwc,
+                    "production_kwh_yr": round(kwc * specific, 1),
+                    "specific_yield_kwh_kwc": specific,
+                    "suitability": "good" if k == 0 else "fair",
+                }
+            )
+            face_geoms.append(shapely.segmentize(half, 1.0))
+            blobs.append(blob)
+            for month in range(12):
+                monthly["face_id"].append(face_id)
+                monthly["month"].append(month + 1)
+                monthly["irradiation_kwh_m2"].append(round(irradiation * shares[month], 2))
+                monthly["production_kwh"].append(round(kwc * specific * shares[month], 2))
+        face_rows.extend(rows)
+        kwc = sum(r["kwc"] for r in rows)
+        production = sum(r["production_kwh_yr"] for r in rows)
+        building_rows.append(
+            {
+                "building_id": building_id,
+                "commune_insee": "62498",
+                "n_faces": 2,
+                "usable_area_m2": round(sum(r["usable_area_m2"] for r in rows), 2),
+                "panels": sum(r["panels"] for r in rows),
+                "kwc": round(kwc, 3),
+                "production_kwh_yr": round(production, 1),
+                "specific_yield_kwh_kwc": round(production / kwc, 1) if kwc else 0.0,
+                "irradiation_kwh_m2_yr": 905.0,
+                "shading_loss_pct": 5.0,
+                "suitability": "good",
+            }
+        )
+
+    def columns(rows: list[dict[str, object]], names: Sequence[str]) -> dict[str, np.ndarray]:
+        return {
+            n: np.asarray(
+                [r[n] for r in rows], dtype=object if isinstance(rows[0][n], str) else None
+            )
+            for n in names
+        }
+
+    lambert93 = CRS.from_epsg(2154)
+    addresses = demo_addresses(
+        footprints, lambert93, commune_insee="62498", nom_commune="Lens", code_postal="62300"
+    )
+    return write_cadastre(
+        path,
+        crs=lambert93,
+        buildings=GeoTable(
+            np.array([f.geometry for f in footprints], dtype=object),
+            columns(building_rows, BUILDING_FIELDS),
+            "MultiPolygon",
+        ),
+        faces=GeoTable(
+            np.array(face_geoms, dtype=object), columns(face_rows, FACE_FIELDS), "MultiPolygon"
+        ),
+        monthly={k: np.asarray(v) for k, v in monthly.items()},
+        profiles=FaceProfiles([r["face_id"] for r in face_rows], blobs),
+        provenance={"code_version": "bench", "weather_file": "synthetic"},
+        addresses=address_layer(addresses, link_addresses(addresses, footprints)),
+    )
+
+
+@dataclass
+class Result:
+    name: str
+    latencies_ms: np.ndarray
+    errors: int
+    seconds: float
+    client_cpu: float
+    server_cpu: float
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its children, from /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command name: state, ppid, …; utime and stime are fields 14 and 15
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+@contextlib.contextmanager
+def uvicorn_server(
+    cadastre: Path, *, workers: int, http: str, loop: str
+) -> Iterator[tuple[int, int]]:
+    """A uvicorn subprocess serving ``cadastre`` on loopback; yields (port, pid)."""
+    port = free_port()
+    env = {**os.environ, "CADASTRE_PATH": str(cadastre), "PYTHONPATH": str(ROOT)}
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--http", http, "--loop", loop, "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("uvicorn did not start") from None
+                time.sleep(0.2)
+        # with several workers, /health answered by one says nothing of the others
+        time.sleep(1.0 if workers > 1 else 0.0)
+        yield port, server.pid
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+async def _connection(
+    port: int,
+    paths: Iterator[str],
+    start: float,
+    seconds: float,
+    interval: float | None,
+    budget: list[int],
+    latencies: list[float],
+    errors: list[int],
+) -> None:
+    """One keep-alive connection: back to back, or one request every ``interval`` s.
+
+    Paced latencies run from the scheduled send time, not the actual one, so a stalled
+    server is charged for the requests it kept waiting (no coordinated omission).
+    """
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    scheduled = start
+    try:
+        while scheduled < start + seconds and budget[0] > 0:
+            budget[0] -= 1
+            request = f"GET {next(paths)} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
+            if interval is None:
+                scheduled = time.perf_counter()
+            else:
+                await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - scheduled)
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors[0] += 1
+            if interval is not None:
+                scheduled += interval
+    finally:
+        writer.close()
+
+
+async def _drive(
+    port: int,
+    paths: Sequence[str],
+    clients: int,
+    seconds: float,
+    max_requests: int,
+    rate: float | None,
+) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    errors = [0]
+    budget = [max_requests]
+    rng = random.Random(0)
+    shuffled = list(paths)
+    rng.shuffle(shuffled)
+    cycle = itertools.cycle(shuffled)
+    interval = None if rate is None else clients / rate
+    start = time.perf_counter() + 0.05
+    await asyncio.gather(
+        *(
+            _connection(
+                port,
+                cycle,
+                # stagger the paced connections evenly over one interval
+                start + (0.0 if interval is None else k * interval / clients),
+                seconds,
+                interval,
+                budget,
+                latencies,
+                errors,
+            )
+            for k in range(clients)
+        )
+    )
+    return latencies, errors[0], time.perf_counter() - start
+
+
+def run_load(
+    name: str,
+    port: int,
+    server_pid: int,
+    paths: Sequence[str],
+    *,
+    clients: int,
+    seconds: float,
+    max_requests: int,
+    rate: float | None,
+) -> Result:
+    """Warm up for a second, then measure for ``seconds`` (or ``max_requests``)."""
+    run_async(_drive(port, paths, clients, 1.0, max_requests, None))
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    server0 = process_tree_cpu(server_pid)
+    latencies, errors, wall = run_async(_drive(port, paths, clients, seconds, max_requests, rate))
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    client_cpu = (cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime) / wall
+    server_cpu = (process_tree_cpu(server_pid) - server0) / wall
+    return Result(name, np.array(latencies) * 1e3, errors, wall, client_cpu, server_cpu)
+
+
+def report(result: Result, paced: bool) -> str:
+    p50, p99 = np.percentile(result.latencies_ms, [50, 99])
+    # server CPU per request: what 2 dedicated cores would sustain, whatever the load here
+    cpu_ms = 1e3 * result.server_cpu / result.rps
+    verdict = ""
+    if paced:
+        ok = p50 <= TARGET_P50_MS and p99 <= TARGET_P99_MS and result.errors == 0
+        verdict = "meets" if ok else "misses"
+    else:
+        verdict = "meets" if result.rps >= TARGET_RPS else "misses"
+    return (
+        f"{result.name:<58} {result.rps:6.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  "
+        f"err {result.errors:<3d} server {result.server_cpu:4.2f} cores "
+        f"({cpu_ms:4.2f} ms/req)  client {result.client_cpu:4.2f} cores  {verdict}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cadastre", type=Path, help="cadastre to serve")
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to try")
+    parser.add_argument("--http", default="h11,httptools", help="uvicorn HTTP parsers to try")
+    parser.add_argument("--loop", default="asyncio,uvloop", help="event loops to try")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent connections")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per run")
+    parser.add_argument("--max-requests", type=int, default=100_000, help="cap per run")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=TARGET_RPS,
+        help="offered load of the paced runs [req/s]; 0 skips them",
+    )
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.cadastre:
+            cadastre_path = args.cadastre
+        elif DEMO_CADASTRE.exists():
+            cadastre_path = DEMO_CADASTRE
+        else:
+            start = time.perf_counter()
+            cadastre_path = synthetic_cadastre(Path(tmp) / "bench.gpkg")
+            print(f"synthetic cadastre written in {time.perf_counter() - start:.1f} s")
+        cadastre = Cadastre(cadastre_path)
+        addresses = [a for a in cadastre.addresses() if a["building_id"] is not None]
+        building_ids = sorted({a["building_id"] for a in addresses})
+        summary = cadastre.summary()
+        print(
+            f"cadastre {cadastre_path}: {summary['buildings']} buildings, {summary['faces']} "
+            f"faces, {len(addresses)} addresses with a building; {args.clients} clients, "
+            f"{args.duration:g} s per run, {os.cpu_count()} cores"
+        )
+        scenarios = {
+            "address solar": [f"/api/v1/addresses/{a['address_id']}/solar" for a in addresses],
+            "building": [f"/api/v1/buildings/{b}" for b in building_ids],
+        }
+        for workers, http, loop in itertools.product(
+            [int(w) for w in args.workers.split(",")],
+            args.http.split(","),
+            args.loop.split(","),
+        ):
+            with uvicorn_server(cadastre_path, workers=workers, http=http, loop=loop) as (
+                port,
+                pid,
+            ):
+                rates = [None, args.rate] if args.rate else [None]
+                for (name, paths), rate in itertools.product(scenarios.items(), rates):
+                    mode = "saturated" if rate is None else f"paced {rate:g}/s"
+                    result = run_load(
+                        f"{name}, {workers}w {http} {loop}, {mode}",
+                        port,
+                        pid,
+                        paths,
+                        clients=args.clients,
+                        seconds=args.duration,
+                        max_requests=args.max_requests,
+                        rate=rate,
+                    )
+                    print(report(result, paced=rate is not None), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

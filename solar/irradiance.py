@@ -1,0 +1,386 @@
+"""Hourly irradiance on roof faces: Perez transposition with the surroundings' shade.
+
+The plane-of-array irradiance of a face is split the way Perez et al. (1990) split the sky:
+
+- beam ``dni · cos(aoi)`` and the circumsolar disc ``dhi · F1 · cos(aoi) / max(cos z, cos 85°)``,
+  both seen only where the sun is, so both are scaled by the face's lit fraction;
+- the isotropic background ``dhi · (1 - F1) · (1 + cos β) / 2``, scaled by the face's sky view;
+- the horizon band ``dhi · F2 · sin β``, scaled by the open share of the low horizon;
+- the ground reflection ``ghi · albedo · (1 - cos β) / 2``, kept (the ground seen by a roof is
+  mostly other roofs and streets, about as bright as the open ground it replaces).
+
+With nothing around a face this is exactly :func:`pvlib.irradiance.get_total_irradiance`
+with ``model="perez"`` (the tests check it), except at the few hours where pvlib returns
+NaN because ``dhi`` and ``dni`` are both zero with the sun up; here they are 0.
+
+Every term is a per-hour series times a per-face factor, and ``cos(aoi)`` is the product of
+the face normal and the sun vector. So the faces are not transposed one by one: the
+(n_faces, 3) normals multiply the (3, n_hours) sun vectors, and the rest is broadcasting
+in float32, on blocks of faces small enough to stay in the CPU cache.
+
+References
+----------
+.. [1] R. Perez, P. Ineichen, R. Seals, J. Michalsky and R. Stewart, "Modeling daylight
+   availability and irradiance components from direct and global irradiance", Solar
+   Energy 44(5), 271-289, 1990. :doi:`10.1016/0038-092X(90)90055-H`
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import pvlib
+from numpy.typing import ArrayLike
+from pvlib.irradiance import _get_perez_coefficients
+
+from solar.weather import Weather
+
+PEREZ_MODEL = "allsitescomposite1990"
+"""Perez coefficient set, pvlib's default for :func:`pvlib.irradiance.perez`."""
+
+FLAT_AZIMUTH = 180.0
+"""Azimuth given to flat faces (tilt 0), whose azimuth is undefined. [°]"""
+
+_CHUNK_FACES = 8
+"""Faces per block: the (faces × 8760) float32 temporaries stay in a 2 MB L2 cache
+(measured: 36 µs/face with 8, 64 µs with 32, 130 µs with 64)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Shading:
+    """How much of the sun and the sky each face sees, from the horizon maps.
+
+    Attributes
+    ----------
+    lit_fraction : numpy.ndarray
+        (n_faces, 8760) share of the face lit by the sun at each hour. [0..1]
+    sky_view : numpy.ndarray
+        (n_faces,) visible share of the face's unobstructed isotropic sky (cosine
+        weighted). [0..1]
+    horizon_band_open : numpy.ndarray
+        (n_faces,) open share of the low horizon band. [0..1]
+    """
+
+    lit_fraction: np.ndarray
+    sky_view: np.ndarray
+    horizon_band_open: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class PlaneOfArray:
+    """Hourly irradiance on each face.
+
+    Attributes
+    ----------
+    poa_global : numpy.ndarray
+        (n_faces, 8760) float32, all the irradiance on the plane. [W m-2]
+    poa_direct : numpy.ndarray
+        (n_faces, 8760) float32, beam and circumsolar, after shading. [W m-2]
+    poa_diffuse : numpy.ndarray
+        (n_faces, 8760) float32, isotropic sky, horizon band and ground reflection. [W m-2]
+    index : pandas.DatetimeIndex
+        The 8760 hours, UTC.
+    """
+
+    poa_global: np.ndarray
+    poa_direct: np.ndarray
+    poa_diffuse: np.ndarray
+    index: pd.DatetimeIndex
+
+    @cached_property
+    def annual_kwh_m2(self) -> np.ndarray:
+        """(n_faces,) irradiation over the year. [kWh m-2 yr-1]"""
+        return self.poa_global.sum(axis=1, dtype=np.float64) / 1000.0
+
+    @cached_property
+    def monthly_kwh_m2(self) -> np.ndarray:
+        """(n_faces, 12) irradiation per calendar month. [kWh m-2]"""
+        month = self.index.month.to_numpy() - 1
+        starts = np.searchsorted(month, np.arange(12))
+        return np.add.reduceat(self.poa_global, starts, axis=1, dtype=np.float64) / 1000.0
+
+
+@dataclass(frozen=True)
+class _Sky:
+    """Per-hour series of the decomposition, float32, (8760,) each."""
+
+    sun: np.ndarray  # (3, 8760) unit vector towards the sun: (up, north, east)
+    dni: np.ndarray  # [W m-2]
+    circumsolar: np.ndarray  # per unit cos(aoi) [W m-2]
+    isotropic: np.ndarray  # per unit (1 + cos β) / 2 [W m-2]
+    horizon: np.ndarray  # per unit sin β [W m-2]
+    ground: np.ndarray  # per unit (1 - cos β) / 2 [W m-2]
+
+
+def poa_irradiance(
+    weather: Weather,
+    solpos: pd.DataFrame,
+    surface_tilt: ArrayLike,
+    surface_azimuth: ArrayLike,
+    *,
+    shading: Shading | None = None,
+    albedo: float = 0.2,
+) -> PlaneOfArray:
+    """Hourly plane-of-array irradiance of many faces, with their shade.
+
+    Parameters
+    ----------
+    weather : Weather
+    solpos : pandas.DataFrame
+        From :func:`solar.weather.solar_position`: ``apparent_zenith`` and ``azimuth``. [°]
+    surface_tilt : array_like
+        (n_faces,) tilt from horizontal. [°]
+    surface_azimuth : array_like
+        (n_faces,) clockwise from north. [°] None or NaN marks a flat face, taken as tilt 0
+        facing south.
+    shading : Shading, optional
+        None for faces with nothing around them.
+    albedo : float, default 0.2
+        Ground reflectance. [unitless]
+
+    Returns
+    -------
+    PlaneOfArray
+
+    Notes
+    -----
+    ``apparent_zenith`` drives both the geometry and the relative air mass
+    (Kasten and Young 1989), as in pvlib's ModelChain; ``dni_extra`` is Spencer's (1971).
+    The three (n_faces, 8760) float32 outputs take 105 kB per face: call it on blocks of
+    a few thousand faces.
+    """
+    tilt = np.asarray(surface_tilt, dtype=np.float64).reshape(-1)
+    azimuth = np.asarray(surface_azimuth, dtype=np.float64).reshape(-1)
+    if tilt.shape != azimuth.shape:
+        raise ValueError(f"{tilt.size} tilts but {azimuth.size} azimuths")
+    flat = np.isnan(azimuth)
+    tilt = np.where(flat, 0.0, tilt)
+    azimuth = np.where(flat, FLAT_AZIMUTH, azimuth)
+    n = tilt.size
+    n_hours = len(weather.data)
+    if shading is not None:
+        _check_shading(shading, n, n_hours)
+
+    sky = _sky_terms(weather, solpos, albedo)
+    beta, gamma = np.radians(tilt), np.radians(azimuth)
+    # Face normal as (up, north, east) so that normal · sun = cos(aoi), as pvlib's aoi_projection.
+    normal = np.stack(
+        [np.cos(beta), np.sin(beta) * np.cos(gamma), np.sin(beta) * np.sin(gamma)], axis=1
+    ).astype(np.float32)
+    view_iso = ((1.0 + np.cos(beta)) / 2.0).astype(np.float32)
+    view_horizon = np.sin(beta).astype(np.float32)
+    view_ground = ((1.0 - np.cos(beta)) / 2.0).astype(np.float32)
+    if shading is not None:
+        view_iso = view_iso * np.asarray(shading.sky_view, dtype=np.float32)
+        view_horizon = view_horizon * np.asarray(shading.horizon_band_open, dtype=np.float32)
+
+    poa_global = np.empty((n, n_hours), dtype=np.float32)
+    poa_direct = np.empty((n, n_hours), dtype=np.float32)
+    poa_diffuse = np.empty((n, n_hours), dtype=np.float32)
+    for start in range(0, n, _CHUNK_FACES):
+        block = slice(start, min(start + _CHUNK_FACES, n))
+        lit = None if shading is None else np.asarray(shading.lit_fraction[block], np.float32)
+        _block(
+            sky,
+            normal[block],
+            (view_iso[block], view_horizon[block], view_ground[block]),
+            lit,
+            (poa_global[block], poa_direct[block], poa_diffuse[block]),
+        )
+    return PlaneOfArray(poa_global, poa_direct, poa_diffuse, pd.DatetimeIndex(weather.data.index))
+
+
+def diffuse_terms(
+    weather: Weather, solpos: pd.DataFrame, surface_tilt: ArrayLike, *, albedo: float = 0.2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unobstructed isotropic, horizon-band and ground terms of many planes, summed.
+
+    The three diffuse terms of :func:`poa_irradiance` with nothing around the plane, over
+    the year and each month, so that a caller can scale the first two by a point's own sky
+    view and open horizon band (per-pixel irradiation maps).
+
+    Parameters
+    ----------
+    weather : Weather
+    solpos : pandas.DataFrame
+        From :func:`solar.weather.solar_position`.
+    surface_tilt : array_like
+        (n,) tilt from horizontal. [°]
+    albedo : float, default 0.2
+        Ground reflectance. [unitless]
+
+    Returns
+    -------
+    isotropic, horizon, ground : numpy.ndarray
+        Each (n, 13): the year, then months 1 to 12. [kWh m-2]
+
+    Notes
+    -----
+    Hours where pvlib would clip a negative sky diffuse to 0 (a dark horizon band) are
+    kept as they are here: they are rare on roofs and weigh a few Wh m-2 a year.
+    """
+    sky = _sky_terms(weather, solpos, albedo)
+    month = pd.DatetimeIndex(weather.data.index).month.to_numpy() - 1
+    starts = np.searchsorted(month, np.arange(12))
+
+    def sums(series: np.ndarray) -> np.ndarray:
+        monthly = np.add.reduceat(series.astype(np.float64), starts) / 1000.0
+        return np.concatenate([[monthly.sum()], monthly])
+
+    beta = np.radians(np.asarray(surface_tilt, dtype=np.float64).reshape(-1, 1))
+    return (
+        (1.0 + np.cos(beta)) / 2.0 * sums(sky.isotropic),
+        np.sin(beta) * sums(sky.horizon),
+        (1.0 - np.cos(beta)) / 2.0 * sums(sky.ground),
+    )
+
+
+def optimal_orientation(weather: Weather, solpos: pd.DataFrame) -> tuple[float, float, float]:
+    """The unshaded plane that receives the most irradiation over the year at the site.
+
+    A coarse grid (tilt 0-90° by 5°, azimuth 0-355° by 5°) finds the neighbourhood of the
+    optimum, then a 1° grid over ±5° of tilt and ±10° of azimuth around it refines it. The
+    annual irradiation is flat near its maximum (a few tenths of a percent over ±5°), so a
+    1° grid is as precise as the question.
+
+    Parameters
+    ----------
+    weather : Weather
+    solpos : pandas.DataFrame
+        From :func:`solar.weather.solar_position`.
+
+    Returns
+    -------
+    surface_tilt : float
+        [°]
+    surface_azimuth : float
+        Clockwise from north. [°]
+    irradiation : float
+        Annual irradiation on that plane, albedo 0.2. [kWh m-2 yr-1]
+    """
+    tilt, azimuth = np.meshgrid(np.arange(0.0, 91.0, 5.0), np.arange(0.0, 360.0, 5.0))
+    coarse = poa_irradiance(weather, solpos, tilt.ravel(), azimuth.ravel()).annual_kwh_m2
+    best = int(np.argmax(coarse))
+    t0, a0 = float(tilt.ravel()[best]), float(azimuth.ravel()[best])
+    tilt, azimuth = np.meshgrid(
+        np.clip(np.arange(t0 - 5.0, t0 + 5.5, 1.0), 0.0, 90.0),
+        np.arange(a0 - 10.0, a0 + 10.5, 1.0) % 360.0,
+    )
+    fine = poa_irradiance(weather, solpos, tilt.ravel(), azimuth.ravel()).annual_kwh_m2
+    best = int(np.argmax(fine))
+    return float(tilt.ravel()[best]), float(azimuth.ravel()[best]), float(fine[best])
+
+
+def _block(
+    sky: _Sky,
+    normal: np.ndarray,
+    views: tuple[np.ndarray, np.ndarray, np.ndarray],
+    lit: np.ndarray | None,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """Global, direct (beam + circumsolar) and diffuse irradiance of a block of faces.
+
+    Writes into ``out``; ``views`` are the per-face factors of the isotropic sky, the
+    horizon band and the ground.
+    """
+    poa_global, direct, diffuse = out
+    view_iso, view_horizon, view_ground = views
+    np.matmul(normal, sky.sun, out=direct)
+    # clip: pvlib's aoi_projection clips to [-1, 1]; a face does not see the sun from behind
+    np.clip(direct, 0.0, 1.0, out=direct)
+    circumsolar = direct * sky.circumsolar
+    direct *= sky.dni
+    if lit is not None:
+        circumsolar *= lit
+        direct *= lit
+    np.multiply(view_iso[:, None], sky.isotropic, out=diffuse)
+    diffuse += view_horizon[:, None] * sky.horizon
+    # pvlib clips the sky diffuse at 0 (a dark horizon band, F2 < 0, can outweigh the
+    # rest) and then zeroes all three of its components. Rare on roofs: test before masking.
+    sky_diffuse = circumsolar + diffuse
+    if sky_diffuse.min() < 0.0:
+        dark = sky_diffuse < 0.0
+        np.copyto(circumsolar, 0.0, where=dark)
+        np.copyto(diffuse, 0.0, where=dark)
+    direct += circumsolar
+    diffuse += view_ground[:, None] * sky.ground
+    np.add(direct, diffuse, out=poa_global)
+
+
+def _sky_terms(weather: Weather, solpos: pd.DataFrame, albedo: float) -> _Sky:
+    data = weather.data
+    ghi = data["ghi"].to_numpy(np.float64)
+    dni = data["dni"].to_numpy(np.float64)
+    dhi = data["dhi"].to_numpy(np.float64)
+    zenith = solpos["apparent_zenith"].to_numpy(np.float64)
+    solar_azimuth = solpos["azimuth"].to_numpy(np.float64)
+    # By day of year, which is what pvlib uses from a DatetimeIndex (Spencer 1971).
+    day_of_year = pd.DatetimeIndex(data.index).day_of_year.to_numpy()
+    dni_extra = np.asarray(pvlib.irradiance.get_extra_radiation(day_of_year), dtype=np.float64)
+    airmass = np.asarray(pvlib.atmosphere.get_relative_airmass(zenith), dtype=np.float64)
+    f1, f2 = _perez_f1_f2(dhi, dni, dni_extra, zenith, airmass)
+    # Below the horizon pvlib's air mass is NaN and perez() returns no sky diffuse.
+    up = np.isfinite(airmass) & np.isfinite(f1) & np.isfinite(f2)
+    f1, f2 = np.where(up, f1, 0.0), np.where(up, f2, 0.0)
+    cos_zenith = np.cos(np.radians(zenith))
+    b = np.maximum(cos_zenith, np.cos(np.radians(85.0)))
+    z, az = np.radians(zenith), np.radians(solar_azimuth)
+    sun = np.stack([np.cos(z), np.sin(z) * np.cos(az), np.sin(z) * np.sin(az)])
+
+    def f32(series: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(series, dtype=np.float32)
+
+    return _Sky(
+        sun=f32(sun),
+        dni=f32(dni),
+        circumsolar=f32(np.where(up, dhi * f1 / b, 0.0)),
+        isotropic=f32(np.where(up, dhi * (1.0 - f1), 0.0)),
+        horizon=f32(np.where(up, dhi * f2, 0.0)),
+        ground=f32(ghi * albedo),
+    )
+
+
+def _perez_f1_f2(
+    dhi: np.ndarray,
+    dni: np.ndarray,
+    dni_extra: np.ndarray,
+    zenith: np.ndarray,
+    airmass: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Perez (1990) circumsolar and horizon brightening coefficients F1, F2 per hour.
+
+    :func:`pvlib.irradiance.perez` computes the same F1 and F2 but only returns them
+    multiplied by one plane's geometry; they are needed on their own to factor the
+    geometry out. Same clearness bins, same coefficient table, same clipping of F1 at 0.
+    """
+    kappa = 1.041  # Perez et al. (1990), for the zenith in radians
+    z = np.radians(zenith)
+    delta = dhi * airmass / dni_extra
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eps = ((dhi + dni) / dhi + kappa * z**3) / (1.0 + kappa * z**3)
+    ebin = np.digitize(eps, (0.0, 1.065, 1.23, 1.5, 1.95, 2.8, 4.5, 6.2)) - 1
+    ebin[np.isnan(eps)] = -1
+    f1c, f2c = _get_perez_coefficients(PEREZ_MODEL)
+    nan_row = np.full((1, 3), np.nan)
+    f1c, f2c = np.vstack([f1c, nan_row]), np.vstack([f2c, nan_row])
+    f1 = np.maximum(f1c[ebin, 0] + f1c[ebin, 1] * delta + f1c[ebin, 2] * z, 0.0)
+    f2 = f2c[ebin, 0] + f2c[ebin, 1] * delta + f2c[ebin, 2] * z
+    return f1, f2
+
+
+def _check_shading(shading: Shading, n_faces: int, n_hours: int) -> None:
+    expected = {
+        "lit_fraction": (n_faces, n_hours),
+        "sky_view": (n_faces,),
+        "horizon_band_open": (n_faces,),
+    }
+    for name, shape in expected.items():
+        value = np.asarray(getattr(shading, name))
+        if value.shape != shape:
+            raise ValueError(f"Shading.{name} has shape {value.shape}, expected {shape}")
+        # min and max propagate NaN, which then fails the test as well
+        if value.size and not (value.min() >= 0.0 and value.max() <= 1.0):
+            raise ValueError(f"Shading.{name} must lie in [0, 1]")

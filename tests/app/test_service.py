@@ -1,0 +1,133 @@
+"""Coverage, health, caching, the page, the docs, CORS and error bodies."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pyproj
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from tests.app.conftest import ADDRESS_ROWS
+
+TO_WGS84 = pyproj.Transformer.from_crs(2154, 4326, always_xy=True)
+
+
+def test_coverage(client: TestClient) -> None:
+    body = client.get("/api/v1/coverage").json()
+    assert body["crs"] == "EPSG:2154"
+    assert body["communes"] == ["62498"]
+    assert body["counts"]["buildings"] == 3
+    assert body["counts"]["faces"] == 5
+    assert body["counts"]["addresses"] == len(ADDRESS_ROWS)
+    assert body["provenance"]["weather_file"] == "tmy_50.911_3.192_2005_2020.csv"
+    assert body["provenance"]["code_version"] == "test"
+    minlon, minlat, maxlon, maxlat = body["bbox"]
+    # the footprints span 686000–686075 × 7032000–7032010 in Lambert-93
+    for x, y in ((686_000, 7_032_000), (686_075, 7_032_010), (686_000, 7_032_010)):
+        lon, lat = TO_WGS84.transform(x, y)
+        assert minlon - 1e-7 <= lon <= maxlon + 1e-7
+        assert minlat - 1e-7 <= lat <= maxlat + 1e-7
+    assert maxlon - minlon < 0.002
+
+
+def test_health(client: TestClient) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["buildings"] == 3
+    assert body["addresses"] == len(ADDRESS_ROWS)
+
+
+def test_responses_are_cacheable(client: TestClient) -> None:
+    first = client.get("/api/v1/buildings/BAT_GABLE_A")
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "public, max-age=3600"
+    again = client.get("/api/v1/buildings/BAT_GABLE_A", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    other = client.get("/api/v1/buildings/BAT_GABLE_A", headers={"If-None-Match": 'W/"old"'})
+    assert other.status_code == 200
+    # errors are not cached
+    assert "etag" not in client.get("/api/v1/buildings/NOPE").headers
+
+
+def test_cache_max_age_setting(cadastre_path: Path) -> None:
+    with TestClient(create_app(Settings(path=cadastre_path, cache_max_age=60))) as client:
+        assert client.get("/health").status_code == 200
+        response = client.get("/api/v1/coverage")
+        assert response.headers["cache-control"] == "public, max-age=60"
+
+
+def test_cors_origins_setting(cadastre_path: Path, client: TestClient) -> None:
+    origin = {"Origin": "https://carte.example.fr"}
+    assert "access-control-allow-origin" not in client.get("/health", headers=origin).headers
+    settings = Settings(path=cadastre_path, cors_origins=["https://carte.example.fr"])
+    with TestClient(create_app(settings)) as cors_client:
+        response = cors_client.get("/health", headers=origin)
+        assert response.headers["access-control-allow-origin"] == "https://carte.example.fr"
+
+
+def test_page_and_docs(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Cadastre solaire" in page.text
+    assert "/api/v1/addresses?q=" in page.text
+    assert client.get("/docs").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert set(schema["paths"]) == {
+        "/health",
+        "/api/v1/addresses",
+        "/api/v1/addresses/{address_id}/solar",
+        "/api/v1/buildings",
+        "/api/v1/buildings/{building_id}",
+        "/api/v1/roofs",
+        "/api/v1/coverage",
+    }
+    # examples of the response models reach the OpenAPI document
+    hit = schema["components"]["schemas"]["AddressHit"]["properties"]
+    assert hit["label"]["examples"] == ["12 bis Rue Jean Jaurès 62300 Lens"]
+
+
+def test_unknown_route_and_method(client: TestClient) -> None:
+    missing = client.get("/api/v1/nothing")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+    wrong = client.post("/api/v1/addresses", params={"q": "x"})
+    assert wrong.status_code == 405
+    assert wrong.json()["code"] == "method_not_allowed"
+
+
+@pytest.fixture
+def failing_app(cadastre_path: Path) -> FastAPI:
+    app = create_app(Settings(path=cadastre_path))
+
+    @app.get("/api/v1/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internal state")
+
+    # routes registered after the static mount must come before it to be reached
+    app.router.routes.insert(0, app.router.routes.pop())
+    return app
+
+
+def test_server_errors_hide_the_message_and_are_logged(
+    failing_app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.INFO, logger="app"),
+        TestClient(failing_app, raise_server_exceptions=False) as client,
+    ):
+        caplog.clear()
+        assert client.get("/api/v1/buildings/NOPE").status_code == 404
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        response = client.get("/api/v1/boom")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal server error", "code": "internal_error"}
+    assert "secret" not in response.text
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None
