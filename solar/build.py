@@ -676,7 +676,7 @@ def build_from_surface(
     address_table = None
     if addresses:
         linked = address_module.link_addresses(addresses, footprints)
-        address_table = _address_table(addresses, linked)
+        address_table = address_module.address_layer(addresses, linked)
         _communes_from_addresses(building_rows, addresses, linked)
     if communes is not None:
         _communes_from_polygons(building_rows, building_geoms, communes, surface.crs)
@@ -792,8 +792,16 @@ def build_cadastre(
         )
     inside, outside = select_within(footprint_set, surface.bounds)
     weather_data = read_weather(weather or DEFAULT_WEATHER)
+    # A department's BAN file holds 700,000 addresses: keep those on the surface model.
+    xmin, ymin, xmax, ymax = surface.bounds
     address_points = (
-        address_module.read_ban(addresses, target_crs=surface.crs) if addresses else None
+        [
+            a
+            for a in address_module.read_ban(addresses, target_crs=surface.crs)
+            if xmin <= a.x <= xmax and ymin <= a.y <= ymax
+        ]
+        if addresses
+        else None
     )
     sources = [*dsm, *laz, *([buildings] if buildings else []), *([addresses] if addresses else [])]
     provenance = {
@@ -875,17 +883,6 @@ def _building_rows(
         )
         geoms.append(fp.geometry)
     return rows, geoms
-
-
-def _address_table(addresses: Sequence[Any], linked: Sequence[str | None]) -> cadastre.GeoTable:
-    fields: dict[str, np.ndarray] = {}
-    for name in cadastre.ADDRESS_FIELDS:
-        if name == "building_id":
-            fields[name] = np.array(list(linked), dtype=object)
-        else:
-            fields[name] = np.array([getattr(a, name) for a in addresses], dtype=object)
-    points = shapely.points([a.x for a in addresses], [a.y for a in addresses])
-    return cadastre.GeoTable(np.asarray(points, dtype=object), fields, "Point")
 
 
 def _communes_from_addresses(

@@ -7,8 +7,9 @@ Burgundy with its BD UNI footprints, and the IGN LiDAR HD Montpellier sample in 
 cadastre in Lambert-93. The weather is the Artois typical year for all of them: the demo
 shows what these roofs would give in the Artois.
 
-The samples carry no addresses. One address per building is generated in the BAN layout,
-with "[démo]" in its street name; the real BAN file (adresses-62.csv.gz) replaces them in a
+The samples carry no addresses. One address per building is generated in the BAN layout and
+marked as demo data: ids start with ``demo_``, ``source_position`` is ``demo`` and the
+commune name ends in "(démo)". The real BAN file (adresses-62.csv.gz) replaces them in a
 real build (``cadastre build --addresses``).
 """
 

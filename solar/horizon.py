@@ -68,7 +68,7 @@ ANGLE_SCALE = 100.0
 # plane is ``F2 * dhi * sin(tilt)``.
 HORIZON_BAND_DEG = 6.5
 
-# Sectors computed between two copies into the (n_pixels, n_sectors) array.
+# Sectors per parallel region and per copy into the (n_pixels, n_sectors) array.
 _SECTOR_BLOCK = 8
 
 # Pixels per parallel task of pixel_lit_sums: enough to amortise selecting the task's hours.
@@ -305,41 +305,53 @@ def _line_horizons(
 
 
 @njit(parallel=True, cache=True)
-def _sweep_sector(
-    z: np.ndarray,
-    index: np.ndarray,
-    n_major: int,
-    out: np.ndarray,
-    flip_major: bool,
-    flip_minor: bool,
+def _sweep_sectors(
+    z_by_row: np.ndarray,
+    index_by_row: np.ndarray,
+    z_by_col: np.ndarray,
+    index_by_col: np.ndarray,
+    n_rows: int,
+    n_cols: int,
+    major_is_row: np.ndarray,
+    flip_major: np.ndarray,
+    flip_minor: np.ndarray,
     offsets: np.ndarray,
-    step: float,
-    window: int,
+    step: np.ndarray,
+    window: np.ndarray,
+    line_start: np.ndarray,
     lift: float,
+    out: np.ndarray,
 ) -> None:  # pragma: no cover - numba
-    """Horizons of one sector for the stored pixels, one digital line per parallel task.
+    """Horizons of a few sectors for the stored pixels, one digital line per parallel task.
 
-    ``z`` and ``index`` are the grid laid out with the sector's major axis contiguous,
-    flattened from shape (n_minor, n_major), so that a line reads memory nearly in order.
-    ``out[index[p]]`` receives the angle of pixel ``p`` when ``index[p] >= 0``: one
-    sector's row of stored pixels stays in cache, a column of (n_pixels, n_sectors) would
-    not.
+    Sector j of the block writes row ``out[j]``, indexed by stored pixel. Its lines are the
+    tasks ``line_start[j]:line_start[j + 1]``; one parallel region serves the whole block,
+    which spares the threads a meeting per sector. The grid's heights and stored indices
+    (-1 where not stored) come in two layouts, flattened from (rows, cols) for the sectors
+    whose major axis is the columns and from (cols, rows) for the others, so that a line
+    reads memory nearly in order. ``offsets[j]`` holds the minor offsets of the sector's lines (see
+    :func:`_sector_lines`).
     """
-    n_minor = z.size // n_major
-    shift = offsets[n_major - 1]
-    for line in prange(n_minor + shift):
-        c0 = line - shift
-        k_lo = np.searchsorted(offsets, -c0)
-        k_hi = np.searchsorted(offsets, n_minor - 1 - c0, side="right")
+    for task in prange(line_start[-1]):
+        j = np.searchsorted(line_start, task, side="right") - 1
+        if major_is_row[j]:
+            z, index, n_major, n_minor = z_by_col, index_by_col, n_rows, n_cols
+        else:
+            z, index, n_major, n_minor = z_by_row, index_by_row, n_cols, n_rows
+        sector_offsets = offsets[j, :n_major]
+        shift = sector_offsets[n_major - 1]
+        c0 = task - line_start[j] - shift
+        k_lo = np.searchsorted(sector_offsets, -c0)
+        k_hi = np.searchsorted(sector_offsets, n_minor - 1 - c0, side="right")
         n = k_hi - k_lo
         zl = np.empty(n)
         stored = np.empty(n, np.int32)
         first = n
         for i in range(n - 1, -1, -1):
             k = k_lo + i
-            major = n_major - 1 - k if flip_major else k
-            minor = c0 + offsets[k]
-            if flip_minor:
+            major = n_major - 1 - k if flip_major[j] else k
+            minor = c0 + sector_offsets[k]
+            if flip_minor[j]:
                 minor = n_minor - 1 - minor
             p = minor * n_major + major
             zl[i] = z[p]
@@ -348,7 +360,7 @@ def _sweep_sector(
                 first = i
         # Samples before the first stored pixel only cast, and casting looks forward.
         if first < n:
-            _line_horizons(zl, stored, first, window, lift, step, out)
+            _line_horizons(zl, stored, first, window[j], lift, step[j], out[j])
 
 
 def horizon_angles(
@@ -422,45 +434,50 @@ def horizon_angles(
     index = np.full(z.shape, -1, dtype=np.int32)
     index[rows, cols] = np.arange(rows.size, dtype=np.int32)
     angles = np.empty((rows.size, n_sectors), dtype=np.uint16)
-    # Sectors go through a small buffer, one row per sector: a kernel writing a column of
-    # ``angles`` would touch a cache line per pixel.
-    block = np.empty((_SECTOR_BLOCK, rows.size), dtype=np.uint16)
     # The grid in both layouts, so that every sector walks its lines along contiguous rows.
-    layouts = {
-        False: (np.ascontiguousarray(z, dtype=np.float32).ravel(), index.ravel()),
-        True: (
-            np.ascontiguousarray(z.T, dtype=np.float32).ravel(),
-            np.ascontiguousarray(index.T).ravel(),
-        ),
-    }
-    for sector in range(n_sectors):
-        row = block[sector % _SECTOR_BLOCK]
-        azimuth = sector * 360.0 / n_sectors
-        major_is_row, flip_major, flip_minor, offsets, spacing = _sector_lines(azimuth, z.shape)
-        step = resolution * spacing
-        window = offsets.size
-        if max_distance is not None:
-            window = min(window, math.floor(max_distance / step + 1e-9))
-        if window < 1:
-            row[:] = 0
-        else:
-            z_layout, index_layout = layouts[major_is_row]
-            # Every stored pixel lies on one line, so the kernel writes all of ``row``.
-            _sweep_sector(
-                z_layout,
-                index_layout,
-                offsets.size,
-                row,
-                flip_major,
-                flip_minor,
-                offsets,
-                step,
-                window,
-                observer_height,
-            )
-        if sector % _SECTOR_BLOCK == _SECTOR_BLOCK - 1 or sector == n_sectors - 1:
-            first = sector - sector % _SECTOR_BLOCK
-            angles[:, first : sector + 1] = block[: sector + 1 - first].T
+    layouts = (
+        np.ascontiguousarray(z, dtype=np.float32).ravel(),
+        index.ravel(),
+        np.ascontiguousarray(z.T, dtype=np.float32).ravel(),
+        np.ascontiguousarray(index.T).ravel(),
+    )
+    # Sectors go by blocks through a buffer with one row per sector: a kernel writing a
+    # column of ``angles`` would touch a cache line per pixel.
+    block = np.empty((_SECTOR_BLOCK, rows.size), dtype=np.uint16)
+    for first in range(0, n_sectors, _SECTOR_BLOCK):
+        sectors = range(first, min(first + _SECTOR_BLOCK, n_sectors))
+        lines = [_sector_lines(s * 360.0 / n_sectors, z.shape) for s in sectors]
+        offsets = np.zeros((len(lines), max(z.shape)), dtype=np.int64)
+        step = np.empty(len(lines))
+        window = np.empty(len(lines), dtype=np.int64)
+        n_lines = np.empty(len(lines), dtype=np.int64)
+        for j, (major_is_row, _, _, sector_offsets, spacing) in enumerate(lines):
+            offsets[j, : sector_offsets.size] = sector_offsets
+            step[j] = resolution * spacing
+            window[j] = sector_offsets.size
+            if max_distance is not None:
+                window[j] = min(window[j], math.floor(max_distance / step[j] + 1e-9))
+            # Every stored pixel lies on one line, so its row of ``block`` gets written,
+            # except in a sector whose window holds no sample at all.
+            n_minor = z.shape[1] if major_is_row else z.shape[0]
+            n_lines[j] = (n_minor + sector_offsets[-1]) if window[j] >= 1 else 0
+            if window[j] < 1:
+                block[j] = 0
+        _sweep_sectors(
+            *layouts,
+            z.shape[0],
+            z.shape[1],
+            np.array([line[0] for line in lines]),
+            np.array([line[1] for line in lines]),
+            np.array([line[2] for line in lines]),
+            offsets,
+            step,
+            window,
+            np.concatenate([[0], np.cumsum(n_lines)]),
+            float(observer_height),
+            block,
+        )
+        angles[:, sectors.start : sectors.stop] = block[: len(lines)].T
     return Horizons(
         rows=rows.astype(np.int32),
         cols=cols.astype(np.int32),

@@ -1,0 +1,373 @@
+"""The build: real samples end to end, tiling and Dask, the raster, bad input from the CLI."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio.raw
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import from_origin
+from typer.testing import CliRunner
+
+from app.cli import cli
+from solar import build
+from solar.cadastre import Cadastre
+from solar.errors import InputError
+from solar.footprints import Footprint
+from tests import scenes
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+DELFT = DATA / "lidar" / "delft_ahn3"
+DELFT_LAZ = [DELFT / "ahn3_cropped_1.laz", DELFT / "ahn3_cropped_2.laz"]
+BURGUNDY = DATA / "lidar" / "ign_lidarhd_burgundy_870000_6618000"
+MONTPELLIER = DATA / "lidar" / "ign_lidarhd_montpellier_77055_627760"
+MONTPELLIER_DSM = MONTPELLIER / "DSM_test_data_77055_627760_LA93_IGN69_50CM.tif"
+
+runner = CliRunner()
+
+
+def _faces(path: Path) -> pd.DataFrame:
+    with sqlite3.connect(path) as con:
+        return pd.read_sql("SELECT * FROM roof_faces", con)
+
+
+def _buildings(path: Path) -> pd.DataFrame:
+    with sqlite3.connect(path) as con:
+        return pd.read_sql("SELECT * FROM buildings", con)
+
+
+@pytest.fixture(scope="module")
+def delft(tmp_path_factory: pytest.TempPathFactory) -> build.BuildSummary:
+    out = tmp_path_factory.mktemp("delft") / "delft.gpkg"
+    return build.build_cadastre(
+        laz=DELFT_LAZ, laz_crs="EPSG:28992", buildings=DELFT / "bgt_pand.sqlite", out=out
+    )
+
+
+def test_delft_footprints_get_faces_with_plausible_tilts(delft: build.BuildSummary) -> None:
+    faces = _faces(delft.path)
+    buildings = _buildings(delft.path)
+    assert len(buildings) == 160
+    with_faces = buildings["n_faces"] > 0
+    assert with_faces.mean() >= 0.95
+    pitched = faces[~faces["is_flat"].astype(bool)]
+    assert 30.0 <= pitched["tilt_deg"].median() <= 50.0
+    # every column of the schema is filled where it must be
+    assert faces["face_id"].is_unique
+    assert faces.loc[faces["is_flat"].astype(bool), "azimuth_deg"].isna().all()
+    assert pitched["azimuth_deg"].between(0, 360).all()
+
+
+def test_delft_energy_is_consistent(delft: build.BuildSummary) -> None:
+    faces = _faces(delft.path)
+    equipped = faces[faces["panels"] > 0]
+    assert len(equipped) > 20
+    # production = specific yield x kWc, to the rounding of the stored values
+    np.testing.assert_allclose(
+        equipped["production_kwh_yr"],
+        equipped["specific_yield_kwh_kwc"] * equipped["kwc"],
+        rtol=2e-3,
+        atol=0.5,
+    )
+    # the Artois yields 850 to 1,150 kWh/kWc on good roofs; shade only takes from that
+    best = equipped[equipped["suitability"] == "excellent"]
+    assert best["specific_yield_kwh_kwc"].between(850, 1150).all()
+    assert (faces["shading_loss_pct"] >= -0.5).all()
+    assert (faces["shading_loss_pct"] <= 100).all()
+    store = Cadastre(delft.path)
+    face = equipped.iloc[0]
+    profile = store.profiles([face["face_id"]])[face["face_id"]]
+    assert profile.sum() == pytest.approx(face["specific_yield_kwh_kwc"], rel=1e-3)
+    monthly = store.faces(face["building_id"])
+    row = next(f for f in monthly if f["face_id"] == face["face_id"])
+    assert sum(row["production_monthly_kwh"]) == pytest.approx(face["production_kwh_yr"], rel=1e-3)
+
+
+def test_building_totals_count_only_faces_worth_equipping(delft: build.BuildSummary) -> None:
+    faces = _faces(delft.path)
+    buildings = _buildings(delft.path).set_index("building_id")
+    worth = faces[faces["suitability"].isin(build.WORTH_EQUIPPING)]
+    expected = worth.groupby("building_id")["kwc"].sum()
+    np.testing.assert_allclose(buildings.loc[expected.index, "kwc"], expected, atol=2e-3)
+    assert buildings["kwc"].sum() == pytest.approx(delft.kwc, rel=1e-6)
+
+
+def test_irradiation_raster_is_a_cog_with_roof_pixels_only(delft: build.BuildSummary) -> None:
+    assert delft.raster_path is not None
+    with rasterio.open(delft.raster_path) as src:
+        assert src.count == 13
+        assert src.crs.to_epsg() == 28992
+        assert src.profile["tiled"]
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        bands = src.read(masked=True)
+    annual, months = bands[0], bands[1:]
+    share = annual.count() / annual.size
+    assert 0.05 < share < 0.9  # roofs only, nodata elsewhere
+    np.testing.assert_allclose(months.sum(axis=0).compressed(), annual.compressed(), rtol=1e-3)
+    assert 100 < np.ma.median(annual) < 1400
+
+
+def test_montpellier_dsm_builds(tmp_path: Path) -> None:
+    from solar.footprints import footprints_from_classes
+    from solar.surface import rasterize_laz
+
+    traced = footprints_from_classes(
+        rasterize_laz([MONTPELLIER / "test_data_77055_627760_LA93_IGN69.laz"])
+    )
+    footprints = tmp_path / "footprints.gpkg"
+    pyogrio.raw.write(
+        footprints,
+        shapely.to_wkb([f.geometry for f in traced.footprints]),
+        [np.array([f.building_id for f in traced.footprints], dtype=object)],
+        ["id"],
+        driver="GPKG",
+        geometry_type="Polygon",
+        crs="EPSG:2154",
+    )
+    summary = build.build_cadastre(
+        dsm=[MONTPELLIER_DSM], buildings=footprints, out=tmp_path / "m.gpkg"
+    )
+    assert summary.buildings == len(traced.footprints)
+    assert summary.faces >= 2
+    assert summary.filled_cells == 7
+    assert Cadastre(summary.path).crs.to_epsg() == 2154
+
+
+def test_burgundy_laz_with_bd_uni_builds(tmp_path: Path) -> None:
+    summary = build.build_cadastre(
+        laz=[BURGUNDY / "870000_6618000.subset.postValidation.laz"],
+        buildings=BURGUNDY / "870000_6618000.subset.postIA.shp",
+        out=tmp_path / "b.gpkg",
+    )
+    # 40 BD UNI footprints, of which the 100 x 62 m point cloud covers 6
+    assert summary.buildings == 6
+    assert len(summary.footprints_outside) == 34
+    assert summary.faces >= 6
+    assert summary.kwc > 0
+    provenance = Cadastre(summary.path).provenance()
+    assert len(provenance["footprints_outside"]) == 34
+    assert {s["file"] for s in provenance["sources"]} >= {"870000_6618000.subset.postIA.shp"}
+
+
+def test_tiles_with_halo_match_one_tile(tmp_path: Path) -> None:
+    """Cut Delft into 60 m tiles: each building is built once, with the same shade."""
+    from solar.footprints import read_footprints, select_within
+    from solar.surface import rasterize_laz
+
+    surface = rasterize_laz(DELFT_LAZ, crs="EPSG:28992")
+    inside, _ = select_within(
+        read_footprints(DELFT / "bgt_pand.sqlite", target_crs=surface.crs), surface.bounds
+    )
+    one = build.build_from_surface(surface, inside, out=tmp_path / "one.gpkg", communes=None)
+    many = build.build_from_surface(
+        surface,
+        inside,
+        out=tmp_path / "many.gpkg",
+        communes=None,
+        options=build.BuildOptions(tile_size=60.0),
+    )
+    assert many.tiles > 4
+    a = _faces(one.path).set_index("face_id")
+    b = _faces(many.path).set_index("face_id")
+    # a face cut by a tile edge can segment slightly differently; nearly all match
+    common = a.index.intersection(b.index)
+    assert len(common) >= 0.97 * len(a)
+    np.testing.assert_allclose(
+        b.loc[common, "irradiation_kwh_m2_yr"], a.loc[common, "irradiation_kwh_m2_yr"], atol=15
+    )
+    assert many.production_mwh_yr == pytest.approx(one.production_mwh_yr, rel=0.03)
+
+
+def test_dask_local_cluster_gives_the_same_cadastre(tmp_path: Path) -> None:
+    scene = scenes.gable(tilt=35.0, azimuth=180.0)
+    surface, footprint = scene.surface, scene.footprint
+    twin = Footprint("twin", shapely.affinity.translate(footprint.geometry, 0.0, 0.0))
+    here = build.build_from_surface(
+        surface,
+        [twin],
+        out=tmp_path / "here.gpkg",
+        communes=None,
+        options=build.BuildOptions(tile_size=10.0),
+    )
+    there = build.build_from_surface(
+        surface,
+        [twin],
+        out=tmp_path / "there.gpkg",
+        communes=None,
+        options=build.BuildOptions(tile_size=10.0),
+        workers=2,
+    )
+    pd.testing.assert_frame_equal(_faces(here.path), _faces(there.path))
+
+
+def test_every_option_changes_the_output(tmp_path: Path) -> None:
+    scene = scenes.gable(tilt=35.0, azimuth=180.0, chimney=(1.0, 1.5))
+    surface, footprint = scene.surface, scene.footprint
+    base = build.BuildOptions()
+    variants = {
+        "setback": build.BuildOptions(setback=1.0),
+        "system_losses": build.BuildOptions(system_losses=0.25),
+        "albedo": build.BuildOptions(albedo=0.6),
+        "module": build.BuildOptions(module="generic-perc-410"),
+        "n_sectors": build.BuildOptions(n_sectors=8),
+        "max_tilt": build.BuildOptions(max_tilt=30.0),
+        "min_usable_area": build.BuildOptions(min_usable_area=40.0),
+        "obstacle_tolerance": build.BuildOptions(obstacle_tolerance=2.0),
+    }
+
+    def signature(options: build.BuildOptions, name: str) -> tuple:
+        summary = build.build_from_surface(
+            surface, [footprint], out=tmp_path / f"{name}.gpkg", communes=None, options=options
+        )
+        faces = _faces(summary.path)
+        return tuple(
+            faces[["usable_area_m2", "kwc", "production_kwh_yr", "irradiation_kwh_m2_yr"]]
+            .round(3)
+            .itertuples(index=False)
+        )
+
+    reference = signature(base, "base")
+    for name, options in variants.items():
+        assert signature(options, name) != reference, name
+
+
+def test_commune_from_the_polygons(tmp_path: Path) -> None:
+    scene = scenes.gable(tilt=35.0, azimuth=180.0)
+    surface, footprint = scene.surface, scene.footprint
+    summary = build.build_from_surface(surface, [footprint], out=tmp_path / "lens.gpkg")
+    # the scenes stand in Lens, whose INSEE code is 62498
+    assert Cadastre(summary.path).building(footprint.building_id)["commune_insee"] == "62498"
+
+
+# --- the command line and bad input -------------------------------------------------------
+
+
+def _write_dsm(path: Path, crs: str, data: np.ndarray | None = None) -> Path:
+    data = np.full((40, 40), 30.0, dtype=np.float32) if data is None else data
+    transform = (
+        from_origin(2.8, 50.43, 1e-5, 1e-5)
+        if crs == "EPSG:4326"
+        else from_origin(686000, 7032020, 0.5, 0.5)
+    )
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=data.shape[0],
+        width=data.shape[1],
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=transform,
+        nodata=-9999,
+    ) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def _write_geojson(path: Path, features: str) -> Path:
+    path.write_text(
+        '{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": '
+        f'"urn:ogc:def:crs:EPSG::2154"}}}}, "features": [{features}]}}'
+    )
+    return path
+
+
+def _square_feature(x: float, y: float, size: float = 8.0, fid: str = "a") -> str:
+    ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
+    return (
+        f'{{"type": "Feature", "properties": {{"id": "{fid}"}}, '
+        f'"geometry": {{"type": "Polygon", "coordinates": [{ring}]}}}}'
+    )
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(cli, ["build", *args, "--out", str(tmp_path / "out.gpkg")])
+    return result.exit_code, result.output
+
+
+@pytest.fixture()
+def good_footprints(tmp_path: Path) -> Path:
+    return _write_geojson(tmp_path / "fp.geojson", _square_feature(686005, 7032000))
+
+
+def test_cli_builds_and_prints_a_summary(tmp_path: Path, good_footprints: Path) -> None:
+    scene = scenes.gable(tilt=35.0, azimuth=180.0)
+    surface, footprint = scene.surface, scene.footprint
+    dsm = _write_dsm(tmp_path / "gable.tif", "EPSG:2154", surface.elevation)
+    with rasterio.open(dsm, "r+") as dst:
+        dst.transform = surface.transform
+    fp = _write_geojson(
+        tmp_path / "gable.geojson",
+        '{"type": "Feature", "properties": {"id": "g1"}, "geometry": '
+        + shapely.to_geojson(footprint.geometry)
+        + "}",
+    )
+    code, output = _run(tmp_path, "--dsm", str(dsm), "--buildings", str(fp))
+    assert code == 0, output
+    assert "1 buildings" in output and "kWc" in output and "MWh/yr" in output
+    assert (tmp_path / "out.gpkg").is_file()
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("geographic", "projected"),
+        ("truncated", "gable.tif"),
+        ("no_overlap", "no footprint overlaps"),
+        ("empty", "fp.geojson"),
+    ],
+)
+def test_cli_bad_input_names_the_problem_and_writes_nothing(
+    tmp_path: Path, good_footprints: Path, case: str, message: str
+) -> None:
+    dsm = _write_dsm(tmp_path / "gable.tif", "EPSG:2154")
+    footprints = good_footprints
+    if case == "geographic":
+        dsm = _write_dsm(tmp_path / "gable.tif", "EPSG:4326")
+    elif case == "truncated":
+        dsm.write_bytes(dsm.read_bytes()[:300])
+    elif case == "no_overlap":
+        footprints = _write_geojson(tmp_path / "fp.geojson", _square_feature(600000, 7000000))
+    elif case == "empty":
+        footprints = _write_geojson(tmp_path / "fp.geojson", "")
+    code, output = _run(tmp_path, "--dsm", str(dsm), "--buildings", str(footprints))
+    assert code == 2
+    assert "error:" in output and message in output.replace("\n", " ")
+    assert not list(tmp_path.glob("out*"))
+    assert not list(tmp_path.glob(".out*"))
+
+
+def test_cli_repairs_a_self_intersecting_footprint_and_says_so(tmp_path: Path) -> None:
+    scene = scenes.gable(tilt=35.0, azimuth=180.0)
+    surface, footprint = scene.surface, scene.footprint
+    dsm = _write_dsm(tmp_path / "gable.tif", "EPSG:2154", surface.elevation)
+    with rasterio.open(dsm, "r+") as dst:
+        dst.transform = surface.transform
+    xmin, ymin, xmax, ymax = footprint.geometry.bounds
+    bowtie = [[xmin, ymin], [xmax, ymax], [xmax, ymin], [xmin, ymax], [xmin, ymin]]
+    fp = _write_geojson(
+        tmp_path / "bowtie.geojson",
+        '{"type": "Feature", "properties": {"id": "bow"}, '
+        f'"geometry": {{"type": "Polygon", "coordinates": [{bowtie}]}}}}',
+    )
+    code, output = _run(tmp_path, "--dsm", str(dsm), "--buildings", str(fp))
+    assert code == 0, output
+    assert "1 invalid geometries repaired" in output
+    assert Cadastre(tmp_path / "out.gpkg").provenance()["footprints_repaired"] == 1
+
+
+def test_cli_needs_one_surface_source(tmp_path: Path, good_footprints: Path) -> None:
+    code, output = _run(tmp_path, "--buildings", str(good_footprints))
+    assert code == 2 and "--dsm/--laz" in output
+
+
+def test_build_from_surface_rejects_no_footprint(tmp_path: Path) -> None:
+    surface = scenes.gable(tilt=35.0, azimuth=180.0).surface
+    with pytest.raises(InputError, match="no footprint"):
+        build.build_from_surface(surface, [], out=tmp_path / "x.gpkg")
