@@ -193,7 +193,7 @@ def demo(
         f"  API docs      {base}/docs\n"
         f"  try           {base}/api/v1/addresses?q=rue\n"
         f"  coverage      {base}/api/v1/coverage\n"
-        "  (the samples carry no addresses: the demo ones are generated, marked \"(démo)\")\n"
+        '  (the samples carry no addresses: the demo ones are generated, marked "(démo)")\n'
     )
     from app.main import serve as run_server
 

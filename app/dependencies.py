@@ -18,6 +18,7 @@ from app.settings import Settings
 from solar.addresses import AddressIndex
 from solar.cadastre import Cadastre
 from solar.errors import InputError
+from solar.simulation import Site
 
 
 async def get_cadastre(request: Request) -> Cadastre:
@@ -50,11 +51,18 @@ async def get_coverage(request: Request) -> Coverage:
     return coverage
 
 
+async def get_site(request: Request) -> Site:
+    """Tariffs and climate of the cadastre, read at start-up for the simulations."""
+    site: Site = request.app.state.site
+    return site
+
+
 CadastreDep = Annotated[Cadastre, Depends(get_cadastre)]
 AddressIndexDep = Annotated[AddressIndex, Depends(get_address_index)]
 ProjectorDep = Annotated[Projector, Depends(get_projector)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 CoverageDep = Annotated[Coverage, Depends(get_coverage)]
+SiteDep = Annotated[Site, Depends(get_site)]
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ import solar
 from app import views
 from app.errors import install_error_handlers
 from app.geo import Projector
-from app.routers import addresses, buildings, coverage, health, roofs
+from app.routers import addresses, buildings, coverage, health, roofs, simulate
 from app.settings import Settings, get_settings
 from solar.addresses import AddressIndex
 from solar.cadastre import Cadastre
+from solar.simulation import Site
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -33,7 +34,9 @@ DESCRIPTION = """\
 Open solar cadastre of the Pôle Métropolitain de l'Artois.
 
 Type an address, get the roof: its faces, the kWc they can host, their production, their
-shading and how suitable they are. Geometry is RFC 7946 GeoJSON in WGS84; angles follow
+shading and how suitable they are. Then simulate a project for your household: the
+self-consumption, the savings and the payback with their uncertainty, from a standard
+profile or from your own Linky load curve. Geometry is RFC 7946 GeoJSON in WGS84; angles follow
 pvlib (tilt from horizontal, azimuth clockwise from north). Errors are
 `{"detail": ..., "code": ...}`.
 """
@@ -103,6 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     fastapi.FastAPI
     """
     settings = settings or get_settings()
+    # python-multipart logs malformed framing at WARNING, quoting bytes of the body: an
+    # uploaded Linky file must never reach a log.
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     cadastre = Cadastre(settings.path)
     projector = Projector(cadastre.crs)
     index = AddressIndex(views.address_records(cadastre, projector))
@@ -117,8 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.projector = projector
     app.state.address_index = index
     app.state.coverage = views.coverage(cadastre, projector)
+    app.state.site = Site.for_cadastre(cadastre)
     install_error_handlers(app)
-    for module in (health, addresses, buildings, roofs, coverage):
+    for module in (health, addresses, buildings, roofs, coverage, simulate):
         app.include_router(module.router)
     app.add_middleware(CacheHeaders, etag=_etag(settings.path), max_age=settings.cache_max_age)
     if settings.cors_origins:

@@ -8,6 +8,7 @@ RFC 7946 GeoJSON in WGS84, longitude first.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -253,3 +254,365 @@ class Health(BaseModel):
     version: str = Field(examples=["0.1.0"])
     buildings: int
     addresses: int
+
+
+# --------------------------------------------------------------------------- simulate
+
+#: Bounds of the request fields: far beyond any household, tight enough that no value
+#: can overflow the simulation.
+MAX_ID_LENGTH = 200
+MAX_FACES = 100
+MAX_KWH_YR = 100_000.0
+
+
+class HouseholdOptionsIn(BaseModel):
+    """Equipment and habits that reshape the standard profile (``solar.loadcurves``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    electric_heating_kwh: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=MAX_KWH_YR,
+        description="Resistive electric heating, on top of annual_kwh [kWh yr-1].",
+    )
+    heat_pump_kwh: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=MAX_KWH_YR,
+        description="Heat-pump electricity for space heating, on top of annual_kwh [kWh yr-1].",
+    )
+    electric_vehicle: Literal["night", "day"] | None = Field(
+        default=None,
+        description="Home charging of an electric vehicle: at night (22:00-06:00) or in the "
+        "day (10:00-16:00); null for none.",
+    )
+    electric_vehicle_kwh: float = Field(
+        default=2000.0,
+        ge=0.0,
+        le=MAX_KWH_YR,
+        description="Energy charged at home when electric_vehicle is set [kWh yr-1].",
+    )
+    daytime_presence: bool = Field(
+        default=False,
+        description="Someone is at home on weekdays (home office, retired): weekdays look "
+        "like weekend days.",
+    )
+
+
+class ConsumptionIn(BaseModel):
+    """The household's consumption, as an Enedis standard profile."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    annual_kwh: float = Field(
+        default=4500.0,
+        ge=0.0,
+        le=MAX_KWH_YR,
+        description="Yearly consumption of the household without the options [kWh].",
+        examples=[4500.0],
+    )
+    profile: Literal["RES1", "RES2"] = Field(
+        default="RES1",
+        description="Enedis profile: RES1 (residential, base), RES2 (electric heating).",
+    )
+    options: HouseholdOptionsIn = Field(default_factory=HouseholdOptionsIn)
+
+
+class ProjectIn(BaseModel):
+    """What to install, where and when: the fields both simulate endpoints share."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    building_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="The building; give this or address_id.",
+        examples=["BATIMENT0000000241234567"],
+    )
+    address_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="A BAN address id, for the building under it; give this or building_id.",
+    )
+    face_ids: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_FACES,
+        description="Faces to equip, all of the building. By default its faces worth "
+        "equipping (suitability excellent, good or fair).",
+    )
+    n_modules: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="Modules to install, on the best faces first. By default all the "
+        "faces hold (up to 100 kWc). At most one of n_modules and kwc.",
+    )
+    kwc: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=10_000.0,
+        description="Peak power to install, rounded to whole modules [kWc].",
+    )
+    battery_kwh: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=100.0,
+        description="Usable capacity of a home battery, 0 for none [kWh]; its power is half "
+        "its capacity per hour, its round-trip efficiency 90 %.",
+    )
+    tariff_date: date | None = Field(
+        default=None,
+        description="Date of the connection request, which sets the tariffs; today by default.",
+        examples=["2025-06-15"],
+    )
+    years: int = Field(default=20, ge=10, le=30, description="Horizon of the economics [yr].")
+    persons: int = Field(
+        default=3, ge=1, le=12, description="Household size, for the solar water heater."
+    )
+
+
+class SimulationRequest(ProjectIn):
+    """A project and the household's consumption as a standard profile."""
+
+    consumption: ConsumptionIn = Field(default_factory=ConsumptionIn)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "address_id": "62498_0540_00012_bis",
+                    "consumption": {
+                        "annual_kwh": 4500,
+                        "profile": "RES1",
+                        "options": {"daytime_presence": True},
+                    },
+                    "battery_kwh": 0,
+                    "tariff_date": "2025-06-15",
+                    "years": 20,
+                }
+            ]
+        }
+    )
+
+
+def _form_schema(schema: dict[str, Any]) -> None:
+    """A form field is absent or has a value: drop the JSON ``null`` of optional fields."""
+    for field in schema.get("properties", {}).values():
+        variants = field.pop("anyOf", None)
+        if variants:
+            field.update(next(v for v in variants if v.get("type") != "null"))
+        if field.get("default", 0) is None:
+            del field["default"]
+
+
+class LinkyForm(BaseModel):
+    """The multipart form of ``POST /api/v1/simulate/linky``: the Linky file and the
+    project's fields, flattened (``face_ids`` comma-separated)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_form_schema)
+
+    file: bytes = Field(
+        description="The Enedis/Linky 'courbe de charge' CSV export (half-hourly, W or Wh). "
+        "Used for this request only: never stored, never logged."
+    )
+    building_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
+    address_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
+    face_ids: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_FACES * (MAX_ID_LENGTH + 1),
+        description="Comma-separated face ids.",
+    )
+    n_modules: int | None = Field(default=None, ge=0, le=10_000)
+    kwc: float | None = Field(default=None, ge=0.0, le=10_000.0)
+    battery_kwh: float = Field(default=0.0, ge=0.0, le=100.0)
+    tariff_date: date | None = None
+    years: int = Field(default=20, ge=10, le=30)
+    persons: int = Field(default=3, ge=1, le=12)
+
+    def project(self) -> ProjectIn:
+        """The project fields, ``face_ids`` split on commas."""
+        fields = self.model_dump(exclude={"file", "face_ids"})
+        face_ids = None
+        if self.face_ids is not None:
+            face_ids = [f.strip() for f in self.face_ids.split(",") if f.strip()]
+        return ProjectIn.model_validate({**fields, "face_ids": face_ids or None})
+
+
+class MonthlyEnergy(BaseModel):
+    """One month of the balance, for a chart [kWh]."""
+
+    month: int = Field(ge=1, le=12)
+    production_kwh: float
+    consumption_kwh: float
+    self_consumed_kwh: float
+    self_supplied_kwh: float
+    surplus_kwh: float
+    grid_import_kwh: float
+
+
+class TariffsUsed(BaseModel):
+    """The tariff rows the economics used."""
+
+    tariff_date: date = Field(description="The tariff date asked for.")
+    period: str = Field(
+        description="The OA surplus row used.", examples=["2025-Q2 (1 Apr - 30 Jun 2025)"]
+    )
+    valid_from: date = Field(description="First day of that row.")
+    valid_to: date = Field(description="Last day of that row.")
+    source: str = Field(description="Source of that row.")
+    sources: list[str] = Field(description="Sources of every row used.")
+    band_max_kwc: float = Field(description="Upper bound of the size band [kWc].")
+    surplus_eur_kwh: float = Field(description="OA purchase price of the surplus [€ kWh-1].")
+    prime_eur_kwc: float = Field(description="Self-consumption prime [€ kWc-1].")
+    electricity_eur_kwh: float = Field(description="Tarif Bleu base price TTC [€ kWh-1].")
+    electricity_drift: float = Field(description="Assumed yearly price change [yr-1].")
+    vat_rate: float = Field(description="VAT on the installation [-].")
+    stale: list[str] = Field(description="Tables whose last row was older than the date.")
+
+
+class EconomicsOut(BaseModel):
+    """Money over the horizon, TTC; every figure 0 (or null) without a module."""
+
+    capex_eur: float = Field(description="Installation cost, battery included [€].")
+    prime_eur: float = Field(description="Self-consumption prime, all instalments [€].")
+    annual_savings_eur: float = Field(description="Year-1 saving on the bill [€ yr-1].")
+    surplus_revenue_eur_yr: float = Field(description="Year-1 sale of the surplus [€ yr-1].")
+    payback_years: float | None = Field(description="Simple payback; null if not reached [yr].")
+    npv_eur: float = Field(description="Net present value [€].")
+    irr: float | None = Field(description="Internal rate of return; null if undefined [yr-1].")
+    lcoe_eur_kwh: float | None = Field(
+        description="Levelised cost of the energy produced, net of the prime [€ kWh-1]; null "
+        "without production."
+    )
+    co2_avoided_kg_yr: float = Field(description="Year-1 CO2 avoided [kg yr-1].")
+    years: int = Field(description="Horizon [yr].")
+    discount_rate: float = Field(description="Nominal [yr-1].")
+    tariffs: TariffsUsed
+    tariffs_stale: bool = Field(
+        description="True when the tariff date is past the end of the table: the last known "
+        "values are used."
+    )
+    tariffs_message: str | None = Field(description="Says so in plain words when stale.")
+
+
+class Percentiles(BaseModel):
+    """P10, P50 and P90; null where the payback is not reached within the horizon."""
+
+    p10: float | None
+    p50: float | None
+    p90: float | None
+
+
+class UncertaintyOut(BaseModel):
+    """Seeded Monte Carlo over weather, tilt and azimuth, system losses and consumption."""
+
+    production_kwh_yr: Percentiles
+    annual_savings_eur: Percentiles
+    payback_years: Percentiles
+    self_consumption_rate: Percentiles
+    n_samples: int
+    seed: int
+    consumption_sd: float = Field(
+        description="Relative spread of the consumption: 0 with a measured Linky curve."
+    )
+
+
+class SizingOption(BaseModel):
+    """One size on the best faces."""
+
+    n_modules: int
+    kwc: float
+    production_kwh_yr: float
+    self_consumption_rate: float
+    self_sufficiency_rate: float
+    npv_eur: float | None = Field(description="Set on the size of best NPV only [€].")
+
+
+class SizingOut(BaseModel):
+    """Sizes worth considering on the same faces, load and battery."""
+
+    best_npv: SizingOption = Field(description="Highest NPV; 0 modules when none pays back.")
+    largest_mostly_self_consumed: SizingOption | None = Field(
+        description="The largest size whose self-consumption rate stays at or above "
+        "self_consumption_target: past it, most of each added kWh is sold cheaply."
+    )
+    smallest_for_self_sufficiency: SizingOption | None = Field(
+        description="The smallest size covering self_sufficiency_target of the consumption; "
+        "null when the roof cannot."
+    )
+    self_consumption_target: float
+    self_sufficiency_target: float
+
+
+class SolarWaterHeaterOut(BaseModel):
+    """A solar water heater (CESI) for the household, by the f-chart method."""
+
+    face_id: str = Field(description="The face the collector goes on.")
+    persons: int
+    collector_area_m2: float
+    tank_l: float
+    solar_fraction: float = Field(description="Share of the hot-water heat from the sun [-].")
+    heat_saved_kwh_yr: float = Field(
+        description="Heat the backup no longer gives: electricity saved with a resistive "
+        "backup [kWh yr-1]."
+    )
+    annual_load_kwh: float
+    monthly_solar_fraction: list[float] = Field(min_length=12, max_length=12)
+
+
+class LinkyCurveInfo(BaseModel):
+    """What was read from the Linky file (the file itself is not kept)."""
+
+    measured_hours: int
+    filled_hours: int = Field(description="Hours missing from the curve, filled from RES1.")
+    measured_kwh: float
+    step_minutes: int
+    unit: str
+    start: datetime
+    end: datetime
+
+
+class SimulationResult(BaseModel):
+    """A year of production against consumption, and what it is worth.
+
+    Energy identities (kWh per year, exact before rounding):
+    ``self_consumed + surplus = production``; ``self_supplied + grid_import =
+    consumption``; ``self_consumed = self_supplied + battery_losses + battery_stored``
+    (without a battery, self_consumed = self_supplied).
+    """
+
+    building_id: str
+    face_ids: list[str] = Field(description="Faces that got modules, best first.")
+    modules_per_face: dict[str, int]
+    n_modules: int
+    kwc: float = Field(description="Peak power installed [kWc].")
+    module_kwc: float = Field(description="Peak power of one module [kWc].")
+    battery_kwh: float
+    production_kwh_yr: float = Field(description="AC production in year 1 [kWh].")
+    consumption_kwh_yr: float
+    self_consumed_kwh_yr: float = Field(
+        description="Production not exported: direct use plus battery charging [kWh]."
+    )
+    self_supplied_kwh_yr: float = Field(
+        description="Consumption not imported: direct use plus battery discharge [kWh]."
+    )
+    surplus_kwh_yr: float = Field(description="Production sold to the grid [kWh].")
+    grid_import_kwh_yr: float = Field(description="Consumption bought from the grid [kWh].")
+    battery_losses_kwh_yr: float = Field(description="Charging and discharging losses [kWh].")
+    battery_stored_kwh_yr: float = Field(
+        description="Energy left in the battery at the end of the year minus at the start [kWh]."
+    )
+    self_consumption_rate: float = Field(ge=0.0, le=1.0, description="self_consumed/production.")
+    self_sufficiency_rate: float = Field(ge=0.0, le=1.0, description="self_supplied/consumption.")
+    monthly: list[MonthlyEnergy] = Field(min_length=12, max_length=12)
+    economics: EconomicsOut
+    uncertainty: UncertaintyOut
+    sizing: SizingOut
+    solar_water_heater: SolarWaterHeaterOut | None
+    linky: LinkyCurveInfo | None = Field(description="Set by /simulate/linky.")
+    warnings: list[str] = Field(description="Plain messages: hours filled, a size rounded…")

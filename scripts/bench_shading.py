@@ -4,9 +4,11 @@ Run from the repository root::
 
     python scripts/bench_shading.py [--runs 3] [--umep-runs 3] [--no-umep]
 
-Each measured thing is one function that returns its wall times (one per run) and runs in
-a fresh process, so that its peak resident memory is its own. The table gives medians and
-the ratio of UMEP's 145-patch estimate to each time.
+Each measured thing is one function ``measure_*(seed, size_m, resolution, runs) ->
+Measure`` that returns its wall times (one per run, after a warm-up call) and runs in a
+fresh process, so that its peak resident memory is its own; another measure (the full
+build) slots in as one more such function in ``main``. The table gives medians and the
+ratio of UMEP's 145-patch estimate to each time.
 
 UMEP's ``shadowingfunctionglobalradiation`` casts the shadow of the whole grid for one sun
 position: it shifts the grid one pixel at a time toward the sun, lowering it by the sun's
@@ -51,12 +53,17 @@ TMY = REPO / "data/weather/tmy_50.911_3.192_2005_2020.csv"  # PVGIS typical year
 
 @dataclass(frozen=True)
 class Measure:
-    """Wall times of one measured thing, and the peak memory of its process."""
+    """Wall times of one measured thing, and the peak memory of its process.
+
+    ``shading_part`` says whether the measure adds to the shading total of the table (a
+    full-build measure, which includes the shading, does not).
+    """
 
     name: str
     times_s: list[float]
     peak_rss_mb: float
     note: str = ""
+    shading_part: bool = True
 
     @property
     def median_s(self) -> float:
@@ -234,7 +241,7 @@ def _isolated(fn: Callable[..., Measure | None], *args: object) -> Measure | Non
 def print_table(measures: list[Measure], umep: Measure | None) -> None:
     """Medians, peak memory, and how many times faster than UMEP's 145 patches.
 
-    The shading total adds the medians of the measures given.
+    The shading total adds the medians of the measures that are shading parts.
     """
     header = f"{'measure':<32} {'median':>9} {'peak RSS':>9} {'UMEP ÷':>8}   runs [s]"
     print(header)
@@ -249,7 +256,7 @@ def print_table(measures: list[Measure], umep: Measure | None) -> None:
         row(m.name, m.median_s, f"{m.peak_rss_mb:.0f}MB", runs)
         if m.name.startswith("horizons"):
             print(f"{'  per azimuth':<32} {m.median_s / N_SECTORS * 1000:>7.1f}ms")
-    row("shading total", sum(m.median_s for m in measures))
+    row("shading total", sum(m.median_s for m in measures if m.shading_part))
     if umep:
         runs = ", ".join(f"{t:.1f}" for t in umep.times_s)
         print(

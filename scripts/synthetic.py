@@ -210,7 +210,7 @@ def synthetic_district(
             else:
                 for _ in range(int((bx1 - bx0) * (by1 - by0) / 150)):
                     tree(rng.uniform(bx0, bx1), rng.uniform(by0, by1))
-    # Street trees along the kerbs of the east-west streets.
+    # Street trees down the middle of the east-west streets.
     for (_, y_end), (y_next, _) in itertools.pairwise(edges_y):
         for tx in np.arange(rng.uniform(0.0, 12.0), size_m, rng.uniform(10.0, 16.0)):
             if rng.random() < 0.6:

@@ -144,7 +144,8 @@ def encode_profile(specific_kwh_per_kwc: np.ndarray) -> bytes:
         raise ValueError(f"a profile has {HOURS_PER_YEAR} hours, got shape {values.shape}")
     # clip: an hourly energy per kWc above 6.5 kWh cannot happen (1 kWc gives ~1 kWh/h at most)
     units = np.clip(np.rint(values / PROFILE_SCALE), 0, np.iinfo(np.uint16).max)
-    return zlib.compress(units.astype("<u2").tobytes(), 6)
+    # level 1: four times faster than the default for a blob only 10% larger
+    return zlib.compress(units.astype("<u2").tobytes(), 1)
 
 
 def decode_profile(blob: bytes) -> np.ndarray:

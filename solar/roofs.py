@@ -645,9 +645,12 @@ def _finish(drafts: list[_Draft], setback: float) -> list[RoofFace]:
     obstacles = np.array([d.obstacles for d in drafts], dtype=object)
     flat_outlines = _unfold(outlines, a, b)
     flat_obstacles = _unfold(obstacles, a, b)
+    # Mitred buffers of traced outlines can come out slightly invalid; repair them and
+    # overlay on a 1 mm grid, whose snap-rounding cannot fail on near-coincident edges.
     usable = shapely.difference(
-        shapely.buffer(flat_outlines, -setback, join_style="mitre"),
-        shapely.buffer(flat_obstacles, setback, join_style="mitre"),
+        _polygonal(shapely.make_valid(shapely.buffer(flat_outlines, -setback, join_style="mitre"))),
+        _polygonal(shapely.make_valid(shapely.buffer(flat_obstacles, setback, join_style="mitre"))),
+        grid_size=1e-3,
     )
     area = shapely.area(flat_outlines)
     usable_area = shapely.area(usable)

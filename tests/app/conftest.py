@@ -1,216 +1,221 @@
-"""A small cadastre near Lens, built once per test session, and the app serving it.
+"""A small cadastre built in the test session, and the app serving it.
 
-The addresses go the real way: written as a gzipped BAN file, read back with
-``read_ban`` and linked to the footprints with ``link_addresses``. The buildings, faces
-and their figures are written by hand with ``write_cadastre``; the tests compare the API
-with what ``Cadastre`` reads from the file, never with these hand-made numbers, so the
-session cadastre can be swapped for a real build (``solar.build.build_from_surface`` on
-``tests.scenes``) by changing ``_write_cadastre`` alone.
+Two real builds, merged into one cadastre in Lambert-93 as the demo merges its samples:
+
+- **Lens**: four analytic buildings of :mod:`tests.scenes` (two gables, a flat roof, a hip
+  roof) composed side by side on one grid inside the commune of Lens, with six BAN
+  addresses. The addresses go the real way: written as a gzipped BAN file, read back with
+  ``read_ban`` and linked to the footprints by the build.
+- **Burgundy**: the IGN LiDAR HD sample (its classified LAZ and its BD UNI footprints),
+  with two BAN addresses of Louhans on two of its buildings.
+
+The tests compare the API with what ``Cadastre`` reads from the file, or with the true
+geometry of the scenes, never with numbers computed the way the code under test does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyproj
 import pytest
 import shapely
+from affine import Affine
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from rasterio.crs import CRS
 
 from app.main import create_app
 from app.settings import Settings
-from solar.addresses import (
-    Address,
-    address_layer,
-    link_addresses,
-    make_label,
-    read_ban,
-    write_ban_csv,
-)
-from solar.cadastre import (
-    BUILDING_FIELDS,
-    FACE_FIELDS,
-    MONTHLY_FIELDS,
-    FaceProfiles,
-    GeoTable,
-    encode_profile,
-    write_cadastre,
-)
-from solar.footprints import Footprint
+from solar.addresses import Address, make_label, read_ban, write_ban_csv
+from solar.build import build_from_surface
+from solar.cadastre import merge_cadastres
+from solar.footprints import Footprint, read_footprints, select_within
+from solar.surface import Surface, rasterize_laz
+from tests import scenes
 
 LAMBERT93 = CRS.from_epsg(2154)
+DATA = Path(__file__).resolve().parents[2] / "data"
+BURGUNDY = DATA / "lidar" / "ign_lidarhd_burgundy_870000_6618000"
+BURGUNDY_LAZ = BURGUNDY / "870000_6618000.subset.postValidation.laz"
+BURGUNDY_FOOTPRINTS = BURGUNDY / "870000_6618000.subset.postIA.shp"
 
-#: Three buildings in Lens, Lambert-93 [m]: two gables and a flat roof.
-FOOTPRINTS = (
-    Footprint("BAT_GABLE_A", shapely.box(686_000.0, 7_032_000.0, 686_012.0, 7_032_008.0)),
-    Footprint("BAT_GABLE_B", shapely.box(686_030.0, 7_032_000.0, 686_042.0, 7_032_008.0)),
-    Footprint("BAT_FLAT_C", shapely.box(686_060.0, 7_032_000.0, 686_075.0, 7_032_010.0)),
+
+@dataclass(frozen=True)
+class Placed:
+    """One analytic building placed on the Lens grid.
+
+    Attributes
+    ----------
+    building_id : str
+    scene : tests.scenes.Scene
+        As built around ``scenes.CENTRE``.
+    offset : tuple of float
+        Translation from the scene's own place to its place on the Lens grid. [m]
+    """
+
+    building_id: str
+    scene: scenes.Scene
+    offset: tuple[float, float]
+
+    @property
+    def footprint(self) -> Footprint:
+        return Footprint(
+            self.building_id,
+            shapely.affinity.translate(self.scene.footprint.geometry, *self.offset),
+        )
+
+
+#: North-west corner of the Lens grid, in Lens (INSEE 62498), Lambert-93 [m]. Each scene
+#: takes a 40 m square; the grid holds four of them from west to east.
+LENS_ORIGIN = (687_180.0, 7_037_820.0)
+_SCENE_SIDE = 40.0
+
+
+def _placed(index: int, building_id: str, scene: scenes.Scene) -> Placed:
+    x0, y0 = scene.surface.transform.c, scene.surface.transform.f
+    offset = (LENS_ORIGIN[0] + _SCENE_SIDE * index - x0, LENS_ORIGIN[1] - y0)
+    return Placed(building_id, scene, offset)
+
+
+#: The Lens buildings: A's first face looks south, B's west, D's first long face south.
+LENS_BUILDINGS = (
+    _placed(0, "BAT_GABLE_A", scenes.gable(35.0, 180.0, seed=11)),
+    _placed(1, "BAT_GABLE_B", scenes.gable(30.0, 270.0, seed=12)),
+    _placed(2, "BAT_FLAT_C", scenes.flat(seed=13)),
+    _placed(3, "BAT_HIP_D", scenes.hip(30.0, 180.0, seed=14)),
 )
+BUILDING_IDS = tuple(b.building_id for b in LENS_BUILDINGS)
 
-#: (id, numero, rep, street, x, y): the point is inside a footprint, except the last one,
-#: which stands in a garden with no building under it.
+#: (id, numero, rep, street, x, y) in Lambert-93 [m]: each point is inside a footprint of
+#: LENS_BUILDINGS (A: 687194–687206 × 7037796–7037804, B: 687236–687244 × 7037794–7037806,
+#: C: 687274–687286 × 7037795–7037805, D: 687313–687327 × 7037796–7037804) except the
+#: last one, in a garden north of B and C with no building under it.
 ADDRESS_ROWS = (
-    ("62498_0540_00012", 12, "", "Rue Jean Jaurès", 686_006.0, 7_032_004.0),
-    ("62498_0540_00012_bis", 12, "bis", "Rue Jean Jaurès", 686_036.0, 7_032_004.0),
-    ("62498_0540_00120", 120, "", "Rue Jean Jaurès", 686_067.0, 7_032_005.0),
-    ("62498_0541_00003", 3, "", "Avenue du Maréchal Foch", 686_033.0, 7_032_006.0),
-    ("62498_0542_00007", 7, "", "Rue Saint-Éloi", 686_070.0, 7_032_002.0),
-    ("62498_0543_00005", 5, "", "Boulevard Émile Basly", 686_020.0, 7_032_030.0),
+    ("62498_0540_00012", 12, "", "Rue Jean Jaurès", 687_203.0, 7_037_801.0),
+    ("62498_0540_00012_bis", 12, "bis", "Rue Jean Jaurès", 687_241.0, 7_037_803.0),
+    ("62498_0540_00120", 120, "", "Rue Jean Jaurès", 687_283.0, 7_037_798.0),
+    ("62498_0541_00003", 3, "", "Avenue du Maréchal Foch", 687_238.0, 7_037_797.0),
+    ("62498_0542_00007", 7, "", "Rue Saint-Éloi", 687_322.0, 7_037_799.0),
+    ("62498_0543_00005", 5, "", "Boulevard Émile Basly", 687_260.0, 7_037_815.0),
 )
+#: Which building each Lens address stands on.
+ADDRESS_BUILDING = {
+    "62498_0540_00012": "BAT_GABLE_A",
+    "62498_0540_00012_bis": "BAT_GABLE_B",
+    "62498_0540_00120": "BAT_FLAT_C",
+    "62498_0541_00003": "BAT_GABLE_B",
+    "62498_0542_00007": "BAT_HIP_D",
+    "62498_0543_00005": None,
+}
 NO_BUILDING_ADDRESS = "62498_0543_00005"
+
+#: (id, numero, street, BD UNI building id): two addresses of the Burgundy sample, each
+#: placed inside its building's footprint by the fixture.
+BURGUNDY_ROWS = (
+    ("71263_0210_00014", 14, "Grande Rue", "16"),
+    ("71263_0211_00003", 3, "Rue des Bordes", "8"),
+)
+N_ADDRESSES = len(ADDRESS_ROWS) + len(BURGUNDY_ROWS)
+
+_TO_WGS84 = pyproj.Transformer.from_crs(2154, 4326, always_xy=True)
+
+
+def _address(
+    address_id: str,
+    numero: int,
+    rep: str,
+    street: str,
+    town: tuple[str, str, str],
+    x: float,
+    y: float,
+) -> Address:
+    """A BAN row at (x, y) Lambert-93, with its WGS84 position as the BAN publishes it."""
+    code_postal, code_insee, nom_commune = town
+    lon, lat = _TO_WGS84.transform(x, y)
+    return Address(
+        address_id=address_id,
+        label=make_label(numero, rep, street, code_postal, nom_commune),
+        numero=numero,
+        rep=rep,
+        nom_voie=street,
+        code_postal=code_postal,
+        code_insee=code_insee,
+        nom_commune=nom_commune,
+        x=x,
+        y=y,
+        lon=lon,
+        lat=lat,
+    )
 
 
 def lens_addresses() -> tuple[Address, ...]:
-    """The BAN rows above, with their WGS84 position as the BAN publishes it."""
-    to_wgs84 = pyproj.Transformer.from_crs(2154, 4326, always_xy=True)
+    """The Lens BAN rows of ADDRESS_ROWS."""
+    lens = ("62300", "62498", "Lens")
+    return tuple(
+        _address(i, n, rep, street, lens, x, y) for i, n, rep, street, x, y in ADDRESS_ROWS
+    )
+
+
+def burgundy_addresses() -> tuple[Address, ...]:
+    """The Louhans BAN rows of BURGUNDY_ROWS, each inside its BD UNI footprint."""
+    footprints = {
+        f.building_id: f.geometry
+        for f in read_footprints(BURGUNDY_FOOTPRINTS, target_crs=LAMBERT93).footprints
+    }
+    louhans = ("71500", "71263", "Louhans")
     out = []
-    for address_id, numero, rep, street, x, y in ADDRESS_ROWS:
-        lon, lat = to_wgs84.transform(x, y)
-        out.append(
-            Address(
-                address_id=address_id,
-                label=make_label(numero, rep, street, "62300", "Lens"),
-                numero=numero,
-                rep=rep,
-                nom_voie=street,
-                code_postal="62300",
-                code_insee="62498",
-                nom_commune="Lens",
-                x=x,
-                y=y,
-                lon=lon,
-                lat=lat,
-            )
-        )
+    for address_id, numero, street, building_id in BURGUNDY_ROWS:
+        point = shapely.point_on_surface(footprints[building_id])
+        out.append(_address(address_id, numero, "", street, louhans, point.x, point.y))
     return tuple(out)
 
 
-def _faces_of(footprint: Footprint) -> list[tuple[str, shapely.Geometry, float | None, float]]:
-    """(face_id, plan outline, azimuth, annual irradiation) of one building."""
-    xmin, ymin, xmax, ymax = footprint.geometry.bounds
-    if footprint.building_id.startswith("BAT_FLAT"):
-        return [(f"{footprint.building_id}-1", footprint.geometry, None, 950.0)]
-    ridge = (ymin + ymax) / 2
-    return [
-        (f"{footprint.building_id}-1", shapely.box(xmin, ymin, xmax, ridge), 180.0, 1120.0),
-        (f"{footprint.building_id}-2", shapely.box(xmin, ridge, xmax, ymax), 0.0, 690.0),
-    ]
-
-
-#: Share of the annual energy in each month (Artois, south face), January first.
-_MONTHS = np.array([2.5, 4.0, 7.5, 10.5, 12.5, 13.0, 13.0, 11.5, 9.0, 6.5, 3.5, 2.0])
-MONTH_SHARE = _MONTHS / _MONTHS.sum()
-
-
-def _write_cadastre(addresses: tuple[Address, ...], out: Path) -> Path:
-    """The session cadastre, written by hand (swap for ``build_from_surface`` here)."""
-    face_rows, face_geoms, blobs = [], [], []
-    monthly: dict[str, list[object]] = {k: [] for k in MONTHLY_FIELDS}
-    building_rows = []
-    for fp in FOOTPRINTS:
-        rows = []
-        for face_id, outline, azimuth, irradiation in _faces_of(fp):
-            flat = azimuth is None
-            tilt = 0.0 if flat else 35.0
-            area = outline.area / np.cos(np.radians(tilt))
-            panels = int(area * 0.6 / 1.94)
-            kwc = round(panels * 0.425, 3)
-            specific = round(irradiation * 0.82, 1)
-            rows.append(
-                {
-                    "building_id": fp.building_id,
-                    "face_id": face_id,
-                    "tilt_deg": tilt,
-                    "azimuth_deg": np.nan if flat else azimuth,
-                    "is_flat": flat,
-                    "area_m2": round(area, 2),
-                    "usable_area_m2": round(area * 0.6, 2),
-                    "irradiation_kwh_m2_yr": irradiation,
-                    "shading_loss_pct": 3.5,
-                    "panels": panels,
-                    "kwc": kwc,
-                    "production_kwh_yr": round(kwc * specific, 1),
-                    "specific_yield_kwh_kwc": specific,
-                    "suitability": "good" if irradiation > 900 else "fair",
-                }
-            )
-            face_geoms.append(outline)
-            hourly = np.zeros(8760)
-            hourly[12::24] = specific / 365
-            blobs.append(encode_profile(hourly))
-            for month in range(12):
-                monthly["face_id"].append(face_id)
-                monthly["month"].append(month + 1)
-                monthly["irradiation_kwh_m2"].append(round(irradiation * MONTH_SHARE[month], 2))
-                monthly["production_kwh"].append(round(kwc * specific * MONTH_SHARE[month], 2))
-        face_rows.extend(rows)
-        kwc = sum(r["kwc"] for r in rows)
-        production = sum(r["production_kwh_yr"] for r in rows)
-        building_rows.append(
-            {
-                "building_id": fp.building_id,
-                "commune_insee": "62498",
-                "n_faces": len(rows),
-                "usable_area_m2": round(sum(r["usable_area_m2"] for r in rows), 2),
-                "panels": sum(r["panels"] for r in rows),
-                "kwc": round(kwc, 3),
-                "production_kwh_yr": round(production, 1),
-                "specific_yield_kwh_kwc": round(production / kwc, 1),
-                "irradiation_kwh_m2_yr": round(
-                    np.mean([r["irradiation_kwh_m2_yr"] for r in rows]), 1
-                ),
-                "shading_loss_pct": 3.5,
-                "suitability": "good",
-            }
-        )
-
-    def columns(rows: list[dict[str, object]], names: tuple[str, ...]) -> dict[str, np.ndarray]:
-        return {
-            n: np.asarray(
-                [r[n] for r in rows],
-                dtype=object if isinstance(rows[0][n], str) else None,
-            )
-            for n in names
-        }
-
-    links = link_addresses(addresses, FOOTPRINTS)
-    return write_cadastre(
-        out,
+def lens_surface() -> Surface:
+    """The four scenes side by side on one 0.5 m grid (each keeps its own noise)."""
+    elevation = np.concatenate([b.scene.surface.elevation for b in LENS_BUILDINGS], axis=1)
+    resolution = scenes.RESOLUTION
+    return Surface(
+        elevation=elevation,
+        transform=Affine(resolution, 0.0, LENS_ORIGIN[0], 0.0, -resolution, LENS_ORIGIN[1]),
         crs=LAMBERT93,
-        buildings=GeoTable(
-            np.array([fp.geometry for fp in FOOTPRINTS], dtype=object),
-            columns(building_rows, BUILDING_FIELDS),
-            "MultiPolygon",
-        ),
-        faces=GeoTable(
-            np.array(face_geoms, dtype=object), columns(face_rows, FACE_FIELDS), "MultiPolygon"
-        ),
-        monthly={k: np.asarray(v) for k, v in monthly.items()},
-        profiles=FaceProfiles([r["face_id"] for r in face_rows], blobs),
-        provenance={
-            "code_version": "test",
-            "weather_file": "tmy_50.911_3.192_2005_2020.csv",
-            "sources": [{"file": "adresses-62.csv.gz"}],
-        },
-        addresses=address_layer(addresses, links),
     )
 
 
 @pytest.fixture(scope="session")
-def ban_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's addresses as a gzipped BAN file."""
-    return write_ban_csv(lens_addresses(), tmp_path_factory.mktemp("ban") / "adresses-62.csv.gz")
+def ban_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The session's addresses as two gzipped BAN files, one per department."""
+    folder = tmp_path_factory.mktemp("ban")
+    return {
+        "lens": write_ban_csv(lens_addresses(), folder / "adresses-62.csv.gz"),
+        "burgundy": write_ban_csv(burgundy_addresses(), folder / "adresses-71.csv.gz"),
+    }
 
 
 @pytest.fixture(scope="session")
-def cadastre_path(tmp_path_factory: pytest.TempPathFactory, ban_path: Path) -> Path:
-    """The session cadastre: BAN addresses read back from the file, three buildings."""
-    addresses = read_ban(ban_path, target_crs=LAMBERT93)
-    return _write_cadastre(addresses, tmp_path_factory.mktemp("cadastre") / "cadastre.gpkg")
+def cadastre_path(tmp_path_factory: pytest.TempPathFactory, ban_paths: dict[str, Path]) -> Path:
+    """The session cadastre: the Lens scenes and the Burgundy sample, built and merged."""
+    folder = tmp_path_factory.mktemp("cadastre")
+    lens = build_from_surface(
+        lens_surface(),
+        [b.footprint for b in LENS_BUILDINGS],
+        out=folder / "lens.gpkg",
+        addresses=read_ban(ban_paths["lens"], target_crs=LAMBERT93),
+    )
+    surface = rasterize_laz([BURGUNDY_LAZ])
+    inside, _ = select_within(
+        read_footprints(BURGUNDY_FOOTPRINTS, target_crs=surface.crs), surface.bounds
+    )
+    burgundy = build_from_surface(
+        surface,
+        inside,
+        out=folder / "burgundy.gpkg",
+        addresses=read_ban(ban_paths["burgundy"], target_crs=surface.crs),
+    )
+    return merge_cadastres([lens.path, burgundy.path], folder / "cadastre.gpkg", crs=LAMBERT93)
 
 
 @pytest.fixture(scope="session")

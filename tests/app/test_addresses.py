@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pyproj
 import pytest
 from fastapi.testclient import TestClient
 
 from solar.cadastre import BUILDING_FIELDS, FACE_FIELDS, Cadastre
-from tests.app.conftest import NO_BUILDING_ADDRESS
+from tests.app.conftest import (
+    ADDRESS_BUILDING,
+    ADDRESS_ROWS,
+    BURGUNDY_ROWS,
+    NO_BUILDING_ADDRESS,
+)
 
 
 def labels(client: TestClient, q: str, **params: object) -> list[str]:
@@ -55,39 +63,37 @@ def test_search_hits_carry_position_and_building(client: TestClient) -> None:
     response = client.get("/api/v1/addresses", params={"q": "12 bis jaures", "limit": 1})
     (hit,) = response.json()["results"]
     assert hit["address_id"] == "62498_0540_00012_bis"
-    assert hit["building_id"] == "BAT_GABLE_B"
-    # the BAN point (686036, 7032004) in Lambert-93, projected here independently
-    lon, lat = pyproj.Transformer.from_crs(2154, 4326, always_xy=True).transform(686_036, 7_032_004)
+    assert hit["building_id"] == ADDRESS_BUILDING["62498_0540_00012_bis"]
+    # the BAN point in Lambert-93, projected here independently
+    (x, y) = next(row[4:] for row in ADDRESS_ROWS if row[0] == "62498_0540_00012_bis")
+    lon, lat = pyproj.Transformer.from_crs(2154, 4326, always_xy=True).transform(x, y)
     assert hit["lon"] == pytest.approx(lon, abs=1e-6)
     assert hit["lat"] == pytest.approx(lat, abs=1e-6)
 
 
 def test_search_limit(client: TestClient) -> None:
     assert len(labels(client, "lens", limit=2)) == 2
-    assert len(labels(client, "lens", limit=50)) == 6
+    assert len(labels(client, "lens", limit=50)) == len(ADDRESS_ROWS)
 
 
 def test_unknown_words_give_no_result(client: TestClient) -> None:
     assert labels(client, "zzzz qqqq") == []
 
 
-def test_address_solar_round_trip(client: TestClient, cadastre_path: object) -> None:
+def _round_trip(client: TestClient, cadastre_path: Path, q: str, label: str) -> dict[str, Any]:
     """search → address → building → faces, every field as the cadastre holds it."""
-    (hit,) = client.get("/api/v1/addresses", params={"q": "3 av foch", "limit": 1}).json()[
-        "results"
-    ]
+    (hit,) = client.get("/api/v1/addresses", params={"q": q, "limit": 1}).json()["results"]
     response = client.get(f"/api/v1/addresses/{hit['address_id']}/solar")
     assert response.status_code == 200
-    body = response.json()
-    assert body["address"]["label"] == "3 Avenue du Maréchal Foch 62300 Lens"
-    assert body["address"]["numero"] == 3
-    assert body["address"]["code_insee"] == "62498"
+    body: dict[str, Any] = response.json()
+    assert body["address"]["label"] == label
     building = body["building"]
-    cadastre = Cadastre(cadastre_path)  # type: ignore[arg-type]
+    assert building["building_id"] == hit["building_id"]
+    cadastre = Cadastre(cadastre_path)
     stored = cadastre.building(hit["building_id"])
-    assert building["building_id"] == "BAT_GABLE_B"
     assert {k: building[k] for k in BUILDING_FIELDS} == {k: stored[k] for k in BUILDING_FIELDS}
-    stored_faces = cadastre.faces("BAT_GABLE_B")
+    stored_faces = cadastre.faces(hit["building_id"])
+    assert stored_faces
     assert [f["face_id"] for f in building["faces"]] == [f["face_id"] for f in stored_faces]
     for face, ref in zip(building["faces"], stored_faces, strict=True):
         assert {k: face[k] for k in FACE_FIELDS} == {k: ref[k] for k in FACE_FIELDS}
@@ -96,7 +102,25 @@ def test_address_solar_round_trip(client: TestClient, cadastre_path: object) -> 
         assert sum(face["production_monthly_kwh"]) == pytest.approx(
             face["production_kwh_yr"], rel=1e-3
         )
-    assert building == client.get("/api/v1/buildings/BAT_GABLE_B").json()
+    assert building == client.get(f"/api/v1/buildings/{hit['building_id']}").json()
+    return body
+
+
+def test_address_solar_round_trip(client: TestClient, cadastre_path: Path) -> None:
+    body = _round_trip(client, cadastre_path, "3 av foch", "3 Avenue du Maréchal Foch 62300 Lens")
+    assert body["address"]["numero"] == 3
+    assert body["address"]["code_insee"] == "62498"
+    assert body["building"]["building_id"] == ADDRESS_BUILDING["62498_0541_00003"]
+
+
+def test_address_solar_round_trip_on_the_real_sample(
+    client: TestClient, cadastre_path: Path
+) -> None:
+    body = _round_trip(
+        client, cadastre_path, "14 grande rue louhans", "14 Grande Rue 71500 Louhans"
+    )
+    assert body["building"]["building_id"] == BURGUNDY_ROWS[0][3]
+    assert body["address"]["code_insee"] == "71263"
 
 
 def test_unknown_address_is_a_404(client: TestClient) -> None:

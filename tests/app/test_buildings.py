@@ -13,6 +13,8 @@ from shapely.geometry import shape
 
 from app.models import BuildingSolar, RoofFace
 from solar.cadastre import BUILDING_FIELDS, FACE_FIELDS, Cadastre
+from solar.footprints import read_footprints
+from tests.app.conftest import BURGUNDY_FOOTPRINTS, BURGUNDY_ROWS, LENS_BUILDINGS
 
 TO_WGS84 = pyproj.Transformer.from_crs(2154, 4326, always_xy=True)
 TO_L93 = pyproj.Transformer.from_crs(4326, 2154, always_xy=True)
@@ -33,34 +35,66 @@ def test_building_footprint_is_rfc7946(client: TestClient, cadastre_path: Path) 
     )
     stored = Cadastre(cadastre_path).building("BAT_GABLE_A")["geometry"]
     assert shapely.hausdorff_distance(back, stored) < 0.02
+    # and the stored footprint is the scene's, placed on the Lens grid
+    assert shapely.hausdorff_distance(stored, LENS_BUILDINGS[0].footprint.geometry) < 1e-6
     # RFC 7946 §3.1.6: exterior rings are counter-clockwise
     for polygon in getattr(footprint, "geoms", [footprint]):
         assert polygon.exterior.is_ccw
 
 
-def test_building_faces(client: TestClient) -> None:
-    body = client.get("/api/v1/buildings/BAT_FLAT_C").json()
-    (face,) = body["faces"]
+def _angle_between(a: float, b: float) -> float:
+    """Smallest difference between two azimuths. [°]"""
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def test_building_faces_match_the_scenes(client: TestClient) -> None:
+    """The faces served are those of the analytic scenes: orientation within 1.5°."""
+    flat = client.get("/api/v1/buildings/BAT_FLAT_C").json()
+    (face,) = flat["faces"]
     assert face["is_flat"] is True
     assert face["azimuth_deg"] is None
     assert len(face["irradiation_monthly_kwh_m2"]) == 12
+    for placed in LENS_BUILDINGS:
+        if placed.building_id == "BAT_FLAT_C":
+            continue
+        body = client.get(f"/api/v1/buildings/{placed.building_id}").json()
+        assert len(body["faces"]) == len(placed.scene.faces)
+        for truth in placed.scene.faces:
+            assert truth.surface_azimuth is not None
+            match = min(
+                body["faces"], key=lambda f: _angle_between(f["azimuth_deg"], truth.surface_azimuth)
+            )
+            assert _angle_between(match["azimuth_deg"], truth.surface_azimuth) < 1.5
+            assert match["tilt_deg"] == pytest.approx(truth.surface_tilt, abs=1.5)
     gable = client.get("/api/v1/buildings/BAT_GABLE_A").json()
-    assert sorted(f["azimuth_deg"] for f in gable["faces"]) == [0.0, 180.0]
-    south = next(f for f in gable["faces"] if f["azimuth_deg"] == 180.0)
+    south = min(gable["faces"], key=lambda f: _angle_between(f["azimuth_deg"], 180.0))
     # the south face outline lies in the southern half of the footprint
     assert shape(south["geometry"]).centroid.y < shape(gable["footprint"]).centroid.y
 
 
 def test_point_lookup(client: TestClient) -> None:
-    lon, lat = TO_WGS84.transform(686_070.0, 7_032_008.0)
+    lon, lat = TO_WGS84.transform(687_280.0, 7_037_803.0)  # inside C (687274–687286)
     response = client.get("/api/v1/buildings", params={"lon": lon, "lat": lat})
     assert response.status_code == 200
     assert response.json()["building_id"] == "BAT_FLAT_C"
     assert shape(response.json()["footprint"]).contains(shapely.Point(lon, lat))
 
 
+def test_point_lookup_on_the_real_sample(client: TestClient) -> None:
+    """A click on a BD UNI footprint of the Burgundy sample finds that building."""
+    footprints = read_footprints(BURGUNDY_FOOTPRINTS, target_crs=2154).footprints
+    building_id = BURGUNDY_ROWS[1][3]
+    point = shapely.point_on_surface(
+        next(f.geometry for f in footprints if f.building_id == building_id)
+    )
+    lon, lat = TO_WGS84.transform(point.x, point.y)
+    response = client.get("/api/v1/buildings", params={"lon": lon, "lat": lat})
+    assert response.status_code == 200
+    assert response.json()["building_id"] == building_id
+
+
 def test_point_without_building_is_a_404(client: TestClient) -> None:
-    lon, lat = TO_WGS84.transform(686_020.0, 7_032_004.0)  # between A and B
+    lon, lat = TO_WGS84.transform(687_220.0, 7_037_800.0)  # between A and B
     response = client.get("/api/v1/buildings", params={"lon": lon, "lat": lat})
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"

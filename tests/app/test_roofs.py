@@ -11,6 +11,8 @@ from shapely.geometry import shape
 
 from app.main import create_app
 from app.settings import Settings
+from solar.cadastre import Cadastre
+from tests.app.conftest import BUILDING_IDS
 
 TO_WGS84 = pyproj.Transformer.from_crs(2154, 4326, always_xy=True)
 PROPERTIES = {
@@ -32,26 +34,33 @@ def bbox_of(xmin: float, ymin: float, xmax: float, ymax: float) -> str:
     return ",".join(f"{v:.7f}" for v in box)
 
 
-def test_roofs_in_a_box(client: TestClient) -> None:
-    # around building A only (686000–686012, 7032000–7032008), clear of B at 686030
+def test_roofs_in_a_box(client: TestClient, cadastre_path: Path) -> None:
+    # around building A only (687194–687206, 7037796–7037804), clear of B at 687236
     response = client.get(
-        "/api/v1/roofs", params={"bbox": bbox_of(685_995, 7_031_995, 686_015, 7_032_010)}
+        "/api/v1/roofs", params={"bbox": bbox_of(687_190, 7_037_790, 687_210, 7_037_810)}
     )
     assert response.status_code == 200
     body = response.json()
     assert body["type"] == "FeatureCollection"
     assert body["truncated"] is False
-    assert sorted(f["id"] for f in body["features"]) == ["BAT_GABLE_A-1", "BAT_GABLE_A-2"]
+    stored = Cadastre(cadastre_path).faces("BAT_GABLE_A")
+    assert sorted(f["id"] for f in body["features"]) == sorted(f["face_id"] for f in stored)
     for feature in body["features"]:
         assert feature["type"] == "Feature"
         assert set(feature["properties"]) == PROPERTIES
+        assert feature["properties"]["building_id"] == "BAT_GABLE_A"
         assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
         assert shape(feature["geometry"]).is_valid
 
 
-def test_roofs_limit_and_truncation(client: TestClient) -> None:
-    everything = bbox_of(685_990, 7_031_990, 686_080, 7_032_020)
-    assert len(client.get("/api/v1/roofs", params={"bbox": everything}).json()["features"]) == 5
+def test_roofs_limit_and_truncation(client: TestClient, cadastre_path: Path) -> None:
+    cadastre = Cadastre(cadastre_path)
+    n_lens_faces = sum(len(cadastre.faces(b)) for b in BUILDING_IDS)
+    assert n_lens_faces > 2
+    everything = bbox_of(687_180, 7_037_780, 687_340, 7_037_820)  # the whole Lens grid
+    body = client.get("/api/v1/roofs", params={"bbox": everything}).json()
+    assert len(body["features"]) == n_lens_faces
+    assert body["truncated"] is False
     cut = client.get("/api/v1/roofs", params={"bbox": everything, "limit": 2}).json()
     assert len(cut["features"]) == 2
     assert cut["truncated"] is True

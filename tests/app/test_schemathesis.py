@@ -25,6 +25,8 @@ OPERATIONS = (
     "GET /api/v1/buildings/{building_id}",
     "GET /api/v1/roofs",
     "GET /api/v1/coverage",
+    "POST /api/v1/simulate",
+    "POST /api/v1/simulate/linky",
 )
 
 
@@ -40,10 +42,15 @@ def test_every_operation_is_covered(api_schema: schemathesis.BaseSchema) -> None
 
 #: Operations with parameters, the only ones with invalid (negative) data to generate.
 WITH_PARAMETERS = [op for op in OPERATIONS if op not in ("GET /health", "GET /api/v1/coverage")]
-#: ``bbox`` has rules a JSON schema cannot state (min ≤ max, at most 0.05° a side), so a
-#: string that the schema allows may rightly get a 422: "valid data accepted" is not
+#: Rules a JSON schema cannot state, so data that the schema allows may rightly get a 422:
+#: ``bbox`` (min ≤ max, at most 0.05° a side); a simulation (exactly one of building_id
+#: and address_id, faces of that building, no more modules than the roof holds, a tariff
+#: date the table covers); a Linky file (its CSV layout). "Valid data accepted" is not
 #: checked there. Every other check, 5xx and response schema included, still runs.
-SEMANTIC_RULES = {"GET /api/v1/roofs": [schemathesis.checks.positive_data_acceptance]}
+SEMANTIC_RULES = {
+    label: [schemathesis.checks.positive_data_acceptance]
+    for label in ("GET /api/v1/roofs", "POST /api/v1/simulate", "POST /api/v1/simulate/linky")
+}
 
 
 @pytest.mark.parametrize(

@@ -10,36 +10,45 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+import solar
 from app.main import create_app
 from app.settings import Settings
-from tests.app.conftest import ADDRESS_ROWS
+from solar.cadastre import Cadastre
+from solar.weather import DEFAULT_WEATHER
+from tests.app.conftest import N_ADDRESSES
 
 TO_WGS84 = pyproj.Transformer.from_crs(2154, 4326, always_xy=True)
 
 
-def test_coverage(client: TestClient) -> None:
+def test_coverage(client: TestClient, cadastre_path: Path) -> None:
     body = client.get("/api/v1/coverage").json()
+    cadastre = Cadastre(cadastre_path)
+    summary = cadastre.summary()
     assert body["crs"] == "EPSG:2154"
-    assert body["communes"] == ["62498"]
-    assert body["counts"]["buildings"] == 3
-    assert body["counts"]["faces"] == 5
-    assert body["counts"]["addresses"] == len(ADDRESS_ROWS)
-    assert body["provenance"]["weather_file"] == "tmy_50.911_3.192_2005_2020.csv"
-    assert body["provenance"]["code_version"] == "test"
+    # Lens from the commune polygons, Louhans (off the territory) from its BAN addresses
+    assert body["communes"] == summary["communes"] == ["62498", "71263"]
+    assert body["counts"]["buildings"] == summary["buildings"]
+    assert body["counts"]["faces"] == summary["faces"]
+    assert body["counts"]["addresses"] == N_ADDRESSES
+    assert body["counts"]["kwc"] == pytest.approx(summary["kwc"])
+    assert body["provenance"] == cadastre.provenance()
+    parts = body["provenance"]["parts"]
+    assert [p["part"] for p in parts] == ["lens.gpkg", "burgundy.gpkg"]
+    assert {p["weather_file"] for p in parts} == {DEFAULT_WEATHER.name}
+    assert {p["code_version"].split("+")[0] for p in parts} == {solar.__version__}
     minlon, minlat, maxlon, maxlat = body["bbox"]
-    # the footprints span 686000–686075 × 7032000–7032010 in Lambert-93
-    for x, y in ((686_000, 7_032_000), (686_075, 7_032_010), (686_000, 7_032_010)):
+    # a corner of the Lens grid's buildings and one of the Burgundy sample's point cloud
+    for x, y in ((687_194, 7_037_796), (687_327, 7_037_806), (870_250, 6_617_100)):
         lon, lat = TO_WGS84.transform(x, y)
         assert minlon - 1e-7 <= lon <= maxlon + 1e-7
         assert minlat - 1e-7 <= lat <= maxlat + 1e-7
-    assert maxlon - minlon < 0.002
 
 
-def test_health(client: TestClient) -> None:
+def test_health(client: TestClient, cadastre_path: Path) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
-    assert body["buildings"] == 3
-    assert body["addresses"] == len(ADDRESS_ROWS)
+    assert body["buildings"] == Cadastre(cadastre_path).summary()["buildings"]
+    assert body["addresses"] == N_ADDRESSES
 
 
 def test_responses_are_cacheable(client: TestClient) -> None:
@@ -86,6 +95,8 @@ def test_page_and_docs(client: TestClient) -> None:
         "/api/v1/buildings/{building_id}",
         "/api/v1/roofs",
         "/api/v1/coverage",
+        "/api/v1/simulate",
+        "/api/v1/simulate/linky",
     }
     # examples of the response models reach the OpenAPI document
     hit = schema["components"]["schemas"]["AddressHit"]["properties"]

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from app.main import create_app, serve
 from app.settings import Settings, get_settings
+from solar.cadastre import Cadastre
 
 
 def test_settings_from_environment(cadastre_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,7 +83,7 @@ def test_serve_runs_uvicorn_on_loopback(cadastre_path: Path) -> None:
                 assert time.monotonic() < deadline, "uvicorn did not answer in 30 s"
                 time.sleep(0.2)
         assert body["status"] == "ok"
-        assert body["buildings"] == 3
+        assert body["buildings"] == Cadastre(cadastre_path).summary()["buildings"]
     finally:
         server.terminate()
         server.wait(timeout=10)
