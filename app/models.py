@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from solar.loadcurves import ELECTRIC_VEHICLE_KWH
+
 Position = Annotated[list[float], Field(min_length=2, max_length=3)]
 
 _RING: list[Any] = [[2.8311, 50.4322], [2.8312, 50.4322], [2.8312, 50.4323], [2.8311, 50.4322]]
@@ -288,7 +290,7 @@ class HouseholdOptionsIn(BaseModel):
         "day (10:00-16:00); null for none.",
     )
     electric_vehicle_kwh: float = Field(
-        default=2000.0,
+        default=ELECTRIC_VEHICLE_KWH,
         ge=0.0,
         le=MAX_KWH_YR,
         description="Energy charged at home when electric_vehicle is set [kWh yr-1].",
@@ -419,20 +421,36 @@ class LinkyForm(BaseModel):
         description="The Enedis/Linky 'courbe de charge' CSV export (half-hourly, W or Wh). "
         "Used for this request only: never stored, never logged."
     )
-    building_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
-    address_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
+    building_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="The building; give this or address_id.",
+    )
+    address_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="A BAN address id, for the building under it.",
+    )
     face_ids: str | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_FACES * (MAX_ID_LENGTH + 1),
-        description="Comma-separated face ids.",
+        description="Faces to equip, comma-separated; by default those worth equipping.",
     )
-    n_modules: int | None = Field(default=None, ge=0, le=10_000)
-    kwc: float | None = Field(default=None, ge=0.0, le=10_000.0)
-    battery_kwh: float = Field(default=0.0, ge=0.0, le=100.0)
-    tariff_date: date | None = None
-    years: int = Field(default=20, ge=10, le=30)
-    persons: int = Field(default=3, ge=1, le=12)
+    n_modules: int | None = Field(
+        default=None, ge=0, le=10_000, description="Modules to install, best faces first."
+    )
+    kwc: float | None = Field(
+        default=None, ge=0.0, le=10_000.0, description="Peak power to install [kWc]."
+    )
+    battery_kwh: float = Field(
+        default=0.0, ge=0.0, le=100.0, description="Home battery, 0 for none [kWh]."
+    )
+    tariff_date: date | None = Field(default=None, description="Today by default.")
+    years: int = Field(default=20, ge=10, le=30, description="Horizon [yr].")
+    persons: int = Field(default=3, ge=1, le=12, description="Household size.")
 
     def project(self) -> ProjectIn:
         """The project fields, ``face_ids`` split on commas."""
@@ -590,25 +608,37 @@ class SimulationResult(BaseModel):
     face_ids: list[str] = Field(description="Faces that got modules, best first.")
     modules_per_face: dict[str, int]
     n_modules: int
-    kwc: float = Field(description="Peak power installed [kWc].")
+    kwc: float = Field(description="Peak power installed [kWc].", examples=[7.65])
     module_kwc: float = Field(description="Peak power of one module [kWc].")
     battery_kwh: float
-    production_kwh_yr: float = Field(description="AC production in year 1 [kWh].")
-    consumption_kwh_yr: float
+    production_kwh_yr: float = Field(
+        description="AC production in year 1 [kWh].", examples=[8186.5]
+    )
+    consumption_kwh_yr: float = Field(description="[kWh].", examples=[4500.0])
     self_consumed_kwh_yr: float = Field(
-        description="Production not exported: direct use plus battery charging [kWh]."
+        description="Production not exported: direct use plus battery charging [kWh].",
+        examples=[1925.2],
     )
     self_supplied_kwh_yr: float = Field(
-        description="Consumption not imported: direct use plus battery discharge [kWh]."
+        description="Consumption not imported: direct use plus battery discharge [kWh].",
+        examples=[1925.2],
     )
-    surplus_kwh_yr: float = Field(description="Production sold to the grid [kWh].")
-    grid_import_kwh_yr: float = Field(description="Consumption bought from the grid [kWh].")
+    surplus_kwh_yr: float = Field(
+        description="Production sold to the grid [kWh].", examples=[6261.4]
+    )
+    grid_import_kwh_yr: float = Field(
+        description="Consumption bought from the grid [kWh].", examples=[2574.8]
+    )
     battery_losses_kwh_yr: float = Field(description="Charging and discharging losses [kWh].")
     battery_stored_kwh_yr: float = Field(
         description="Energy left in the battery at the end of the year minus at the start [kWh]."
     )
-    self_consumption_rate: float = Field(ge=0.0, le=1.0, description="self_consumed/production.")
-    self_sufficiency_rate: float = Field(ge=0.0, le=1.0, description="self_supplied/consumption.")
+    self_consumption_rate: float = Field(
+        ge=0.0, le=1.0, description="self_consumed / production.", examples=[0.2352]
+    )
+    self_sufficiency_rate: float = Field(
+        ge=0.0, le=1.0, description="self_supplied / consumption.", examples=[0.4278]
+    )
     monthly: list[MonthlyEnergy] = Field(min_length=12, max_length=12)
     economics: EconomicsOut
     uncertainty: UncertaintyOut

@@ -1,4 +1,5 @@
-"""Cadastre records shaped into response models: field selection and reprojection only."""
+"""Cadastre records and domain results shaped into response models: field selection,
+reprojection and rounding only."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import rasterio
 import shapely
 from rasterio.crs import CRS
 from rasterio.windows import Window, from_bounds
@@ -36,10 +37,6 @@ from solar.weather import DEFAULT_WEATHER, Weather, read_weather, solar_position
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_COMMUNES = DATA_DIR / "territory" / "communes-mbm.geojson"
-
-#: Suitability classes whose faces count in a building's totals: a poor face (under 70% of
-#: the best orientation's irradiation) keeps its own figures but is not proposed.
-WORTH_EQUIPPING = frozenset({"excellent", "good", "fair"})
 
 #: Faces processed together: their hourly arrays take about 0.5 MB a face.
 FACE_BLOCK = 2000
@@ -279,13 +276,16 @@ def process_tile(
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    faces = roofs.segment_roofs(
-        surface,
-        footprints,
-        min_face_area=options.min_face_area,
-        setback=options.setback,
-        obstacle_tolerance=options.obstacle_tolerance,
-    )
+    # One GDAL environment for the whole tile: rasterio otherwise opens and closes one
+    # around each of the thousands of rasterize and shapes calls.
+    with rasterio.Env():
+        faces = roofs.segment_roofs(
+            surface,
+            footprints,
+            min_face_area=options.min_face_area,
+            setback=options.setback,
+            obstacle_tolerance=options.obstacle_tolerance,
+        )
     timings["roofs"] = time.perf_counter() - start
     if not faces:
         return _empty_result(timings)
@@ -694,6 +694,7 @@ def build_from_surface(
         _communes_from_polygons(building_rows, building_geoms, communes, surface.crs)
 
     out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     raster_path = out_path.with_suffix(".irradiation.tif")
     raster_tmp = raster_path.with_name(f".{raster_path.name}.tmp")
     meta = {
@@ -869,7 +870,7 @@ def _building_rows(
     rows, geoms = [], []
     for fp in footprints:
         faces = by_building.get(fp.building_id, [])
-        hosting = [f for f in faces if f["panels"] > 0 and f["suitability"] in WORTH_EQUIPPING]
+        hosting = [f for f in faces if f["panels"] > 0 and f["suitability"] in pv.WORTH_EQUIPPING]
         kwc = sum(f["kwc"] for f in hosting)
         production = sum(f["production_kwh_yr"] for f in hosting)
         weighted = hosting or faces

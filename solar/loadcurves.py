@@ -224,6 +224,8 @@ def _spread_over_days(shape: np.ndarray) -> np.ndarray:
 
 
 def _with_daytime_presence(base: np.ndarray) -> np.ndarray:
+    if not base.any():
+        return base  # nothing to move, and the shares below would be 0/0
     hour, weekday, day_id = _local_calendar()
     day = _in_window(hour, DAYTIME)
     n_days = int(day_id.max()) + 1
@@ -306,8 +308,9 @@ def _read_text(data: bytes | str | os.PathLike[str]) -> str:
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            # Older exports opened and saved in a spreadsheet come back in Windows-1252.
-            return data.decode("cp1252")
+            # Older exports opened and saved in a spreadsheet come back in Windows-1252. Its
+            # five undefined bytes become U+FFFD, which the line parser then reports.
+            return data.decode("cp1252", errors="replace")
     return data.removeprefix("\ufeff")
 
 

@@ -79,6 +79,10 @@ annual irradiation (shading included) over that of the best unshaded orientation
 site (:func:`solar.irradiance.optimal_orientation`, about 1327 kWh m-2 yr-1 in the Artois,
 at 40° facing 182°). Excellent ≥ 90 %, good ≥ 80 %, fair ≥ 70 %, else poor."""
 
+WORTH_EQUIPPING = frozenset({"excellent", "good", "fair"})
+"""Classes whose faces count in a building's totals and in a default project: a poor face
+keeps its own figures but is not proposed."""
+
 
 @dataclass(frozen=True)
 class Module:

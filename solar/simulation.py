@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 
 from solar import economics, pv, selfconsumption, solarthermal, uncertainty
-from solar.build import WORTH_EQUIPPING
 from solar.cadastre import HOURS_PER_YEAR, Cadastre
 from solar.errors import InputError
+from solar.pv import WORTH_EQUIPPING
 from solar.weather import DEFAULT_WEATHER, read_weather
 
 #: Self-consumption rate the "largest mostly self-consumed" size keeps. [-] Beyond it,

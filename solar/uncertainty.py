@@ -106,7 +106,9 @@ ORIENTATION_FACTOR = np.array(_ORIENTATION_TEXT.split(), dtype=np.float64).resha
 )
 ORIENTATION_FACTOR.setflags(write=False)
 
-_GRID_NODES = 13
+# 7 x 7 exact simulations: bilinear interpolation between them stays within 0.3 % of the
+# exact balance over the sampled range (tests/test_uncertainty.py), at 49 hourly runs.
+_GRID_NODES = 7
 _PERCENTILES = (10.0, 50.0, 90.0)
 
 

@@ -375,3 +375,86 @@ def vault(
     footprint = frame.rectangle(-half_l, half_l, -half_w, half_w)
     surface, fp = _render(footprint, roof, noise=noise, seed=seed, classes=False)
     return Scene(surface, fp, ())
+
+
+def gable_with_casters(
+    tilt: float = 35.0,
+    *,
+    length: float = 12.0,
+    width: float = 8.0,
+    eave_height: float = 6.0,
+    block: tuple[float, float, float, float] | None = None,
+    crown: tuple[float, float, float] | None = None,
+    half_size: float = 40.0,
+    classes: bool = False,
+    noise: float = NOISE,
+    seed: int = 7,
+) -> Scene:
+    """A gable with its ridge running east-west, and casters south of it, off its footprint.
+
+    The first face looks south. The casters stand on the ground outside the footprint, so
+    that no footprint claims them: they only cast shade. Their edges sit on whole metres
+    when the arguments do, so pixel edges fall on them.
+
+    Parameters
+    ----------
+    tilt : float
+        Slope of both faces. [°]
+    length, width : float
+        Along (east-west) and across the ridge. [m]
+    eave_height : float
+        Above the ground. [m]
+    block : (gap, length, depth, height), optional
+        A flat-topped block centred east-west on the gable, its north wall ``gap`` south
+        of the south eave, ``length`` east-west, ``depth`` north-south and ``height``
+        above the ground. Building class when ``classes``. [m]
+    crown : (gap, radius, top), optional
+        A tree crown: a dome of ``radius`` centred east-west on the gable, its rim ``gap``
+        south of the south eave, ``top`` above the ground at its centre and 1.5 m lower at
+        its rim, standing on nothing the DSM sees (the trunk is under the crown).
+        Vegetation class when ``classes``. [m]
+    half_size : float
+        The grid spans ``2 * half_size`` each way around :data:`CENTRE`. [m]
+    classes : bool
+        Give the surface ground, building and vegetation masks, as a classified LAZ does.
+    """
+    slope = math.tan(math.radians(tilt))
+    half = width / 2
+    n = int(2 * half_size / RESOLUTION)
+    x0, y0 = CENTRE[0] - half_size, CENTRE[1] + half_size
+    transform = Affine(RESOLUTION, 0.0, x0, 0.0, -RESOLUTION, y0)
+    cols, rows = np.meshgrid(np.arange(n), np.arange(n))
+    dx = x0 + (cols + 0.5) * RESOLUTION - CENTRE[0]
+    dy = y0 - (rows + 0.5) * RESOLUTION - CENTRE[1]
+    inside = (np.abs(dx) < length / 2) & (np.abs(dy) < half)
+    height = np.where(inside, eave_height + (half - np.abs(dy)) * slope, 0.0)
+    standing = np.zeros(inside.shape, bool)
+    if block is not None:
+        gap, along, depth, top = block
+        standing = (np.abs(dx) < along / 2) & (dy < -half - gap) & (dy > -half - gap - depth)
+        height = np.where(standing, top, height)
+    vegetation = np.zeros(inside.shape, bool)
+    if crown is not None:
+        gap, radius, top = crown
+        r2 = (dx**2 + (dy + half + gap + radius) ** 2) / radius**2
+        vegetation = r2 < 1.0
+        height = np.where(vegetation, np.maximum(height, top - 1.5 * r2), height)
+    rng = np.random.default_rng(seed)
+    elevation = (GROUND + height + rng.normal(0.0, noise, height.shape)).astype(np.float32)
+    built = (inside | standing) & ~vegetation
+    surface = Surface(
+        elevation=elevation,
+        transform=transform,
+        crs=CRS.from_epsg(2154),
+        ground=~built & ~vegetation if classes else None,
+        vegetation=vegetation if classes else None,
+        building=built if classes else None,
+    )
+    frame = _Frame(180.0)
+    footprint = Footprint("scene", frame.rectangle(-length / 2, length / 2, -half, half))
+    area = length * half / math.cos(math.radians(tilt))
+    faces = (
+        TrueFace(tilt, 180.0, area, frame.world(length / 4, half / 2)),
+        TrueFace(tilt, 0.0, area, frame.world(length / 4, -half / 2)),
+    )
+    return Scene(surface, footprint, faces)

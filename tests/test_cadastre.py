@@ -257,9 +257,9 @@ def test_failed_write_keeps_the_previous_cadastre(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_cadastre_is_an_input_error(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.gpkg"
     bogus.write_bytes(b"not sqlite at all" * 100)
-    with pytest.raises(InputError, match="bogus.gpkg"):
+    with pytest.raises(InputError, match=r"bogus\.gpkg"):
         cadastre.Cadastre(bogus)
-    with pytest.raises(InputError, match="missing.gpkg"):
+    with pytest.raises(InputError, match=r"missing\.gpkg"):
         cadastre.Cadastre(tmp_path / "missing.gpkg")
 
 

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from solar import economics, simulation
-from solar.build import WORTH_EQUIPPING, build_from_surface
+from solar.build import build_from_surface
 from solar.cadastre import Cadastre
 from solar.errors import InputError, NotFound
 from solar.loadcurves import standard_profile
+from solar.pv import WORTH_EQUIPPING
 from solar.uncertainty import Spreads
 from solar.weather import DEFAULT_WEATHER
 from tests import scenes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import tempfile
 from collections.abc import AsyncIterator
@@ -14,11 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from app.models import HouseholdOptionsIn
 from app.routers.simulate import FORM_OVERHEAD_BYTES, _capped
 from app.settings import Settings
-from solar.build import WORTH_EQUIPPING
 from solar.cadastre import Cadastre
 from solar.errors import PayloadTooLarge
+from solar.loadcurves import HouseholdOptions
+from solar.pv import WORTH_EQUIPPING
 from tests.app.conftest import NO_BUILDING_ADDRESS
 
 LINKY = Path(__file__).resolve().parents[2] / "data" / "load" / "linky_example" / "consoexemple.csv"
@@ -75,6 +78,14 @@ def assert_balance_closes(result: dict[str, Any]) -> None:
     assert result["self_sufficiency_rate"] == pytest.approx(
         result["self_supplied_kwh_yr"] / result["consumption_kwh_yr"], abs=1e-3
     )
+
+
+def test_request_options_are_the_household_options() -> None:
+    names = {f.name for f in dataclasses.fields(HouseholdOptions)}
+    assert set(HouseholdOptionsIn.model_fields) == names
+    defaults = HouseholdOptions()
+    for name in names:
+        assert HouseholdOptionsIn.model_fields[name].default == getattr(defaults, name), name
 
 
 def test_default_project_is_the_building_of_the_cadastre(
