@@ -103,12 +103,13 @@ def build_demo(
         parts = []
         for sample in SAMPLES:
             buildings = sample.buildings or _traced_footprints(sample, Path(tmp))
-            # Address points only need a position: Lambert-93 serves every sample here.
-            lambert93 = CRS.from_epsg(2154)
-            footprints = read_footprints(buildings, target_crs=lambert93)
+            # In the sample's own CRS: a detour through another datum (Amersfoort → RGF93)
+            # would move the points by metres, off the narrow Delft houses.
+            crs = CRS.from_user_input(sample.laz_crs or "EPSG:2154")
+            footprints = read_footprints(buildings, target_crs=crs)
             demo = addresses.demo_addresses(
                 footprints.footprints,
-                lambert93,
+                crs,
                 commune_insee=sample.commune_insee,
                 nom_commune=sample.nom_commune,
                 code_postal=sample.code_postal,
