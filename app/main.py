@@ -13,8 +13,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 import solar
 from app import views
@@ -93,6 +96,24 @@ def _etag(path: Path) -> str:
     return f'W/"{hashlib.sha256(identity.encode()).hexdigest()[:16]}"'
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """Serve Swagger UI at /docs from the swagger-ui-bundle package, not from a CDN.
+
+    A commune's intranet, or this project's CI, may have no route to a CDN.
+    """
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} – API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Open the cadastre, build the address index, and wire the routers.
 
@@ -117,7 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Cadastre solaire de l'Artois",
         version=solar.__version__,
         description=DESCRIPTION,
+        docs_url=None,
     )
+    _offline_docs(app)
     app.state.settings = settings
     app.state.cadastre = cadastre
     app.state.projector = projector
