@@ -308,7 +308,9 @@ def process_tile(
     weather = climate.weather.data
     temp_air = weather["temp_air"].to_numpy()
     wind_speed = weather["wind_speed"].to_numpy()
-    sunny = weather["dni"].to_numpy() > 0
+    # Hours with the sun up: the lit fraction scales the circumsolar part too, which Perez
+    # gives whenever there is diffuse light, even in an hour without beam.
+    sun_up = climate.sun_elevation > 0
     pixel_kwh = np.full((horizons.n_pixels, 13), np.nan)
     rows_out: list[dict[str, Any]] = []
     blobs: list[bytes] = []
@@ -329,7 +331,7 @@ def process_tile(
             climate.sun_elevation,
             tilts,
             azimuths,
-            hour_mask=sunny,
+            hour_mask=sun_up,
         )
         unshaded = irradiance.poa_irradiance(
             climate.weather, climate.solpos, tilts, azimuths, albedo=options.albedo

@@ -990,8 +990,9 @@ def face_shading(
     band_deg : float, default 6.5
         Height of the horizon brightening band, see :func:`horizon_band_open`. [°]
     hour_mask : numpy.ndarray, optional
-        Boolean, shape (n_hours,): the only hours to test, for example ``dni > 0``, since
-        the lit fraction only scales the beam. All hours when None.
+        Boolean, shape (n_hours,): the only hours to test, for example the hours with the
+        sun up. Not ``dni > 0``: the lit fraction also scales the circumsolar diffuse, which
+        Perez gives in hours without beam. All hours when None.
 
     Returns
     -------
@@ -1046,7 +1047,10 @@ def face_shading(
         terms.band_sin2,
         terms.band_q,
     )
-    return lit, sky / sizes / terms.open_sky, band_view / sizes / terms.open_band
+    # clip: with no horizon above any sector's plane edge the ratios round to 1 + 2e-16
+    sky_view = np.clip(sky / sizes / terms.open_sky, 0.0, 1.0)
+    band_open = np.clip(band_view / sizes / terms.open_band, 0.0, 1.0)
+    return lit, sky_view, band_open
 
 
 @njit(parallel=True, cache=True)
@@ -1143,7 +1147,8 @@ def pixel_sky_view(
     on_plane = plane >= 0
     sky[on_plane] /= terms.open_sky[plane[on_plane]]
     band_view[on_plane] /= terms.open_band[plane[on_plane]]
-    return sky, band_view
+    # clip: ratios of equal sums can round to 1 + 2e-16; NaN (no plane) stays NaN
+    return np.clip(sky, 0.0, 1.0), np.clip(band_view, 0.0, 1.0)
 
 
 @njit(parallel=True, cache=True)
