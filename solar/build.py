@@ -333,9 +333,6 @@ def process_tile(
             azimuths,
             hour_mask=sun_up,
         )
-        unshaded = irradiance.poa_irradiance(
-            climate.weather, climate.solpos, tilts, azimuths, albedo=options.albedo
-        )
         shaded = irradiance.poa_irradiance(
             climate.weather,
             climate.solpos,
@@ -343,13 +340,22 @@ def process_tile(
             azimuths,
             shading=irradiance.Shading(lit, sky_view, band_open),
             albedo=options.albedo,
+            with_open=True,
         )
+        assert shaded.open_direct is not None and shaded.open_annual_kwh_m2 is not None
         del lit
         block_pixels = np.concatenate(face_pixels)
         pixel_face = np.full(horizons.n_pixels, -1, dtype=np.int64)
         pixel_face[block_pixels] = np.repeat(np.arange(len(block)), [p.size for p in face_pixels])
         pixel_kwh[block_pixels] = _pixel_irradiation(
-            horizons, pixel_face, block_pixels, tilts, azimuths, unshaded, climate, options
+            horizons,
+            pixel_face,
+            block_pixels,
+            tilts,
+            azimuths,
+            shaded.open_direct,
+            climate,
+            options,
         )
         timings["irradiance"] += time.perf_counter() - start
 
@@ -364,12 +370,13 @@ def process_tile(
         )
         monthly_specific = _monthly_sums(specific, climate.month_of_hour)
         for i, face in enumerate(block):
-            annual_open = float(unshaded.annual_kwh_m2[i])
+            annual_open = float(shaded.open_annual_kwh_m2[i])
             annual_shaded = float(shaded.annual_kwh_m2[i])
             kwc, panels, usable_area = _place_modules(
                 face, surface, pixel_kwh[face_pixels[i], 0], annual_open, climate, options
             )
             specific_yield = float(specific[i].sum())
+            blobs.append(cadastre.encode_profile(specific[i]))
             rows_out.append(
                 {
                     "building_id": face.building_id,
@@ -394,7 +401,6 @@ def process_tile(
                     else "unsuitable",
                 }
             )
-            blobs.append(cadastre.encode_profile(specific[i]))
             for month in range(12):
                 monthly["face_id"].append(face.face_id)
                 monthly["month"].append(month + 1)
@@ -423,7 +429,7 @@ def _pixel_irradiation(
     pixels: np.ndarray,
     surface_tilt: np.ndarray,
     surface_azimuth: np.ndarray,
-    unshaded: irradiance.PlaneOfArray,
+    open_direct: np.ndarray,
     climate: SiteClimate,
     options: BuildOptions,
 ) -> np.ndarray:
@@ -450,7 +456,7 @@ def _pixel_irradiation(
         horizons,
         climate.sun_azimuth,
         climate.sun_elevation,
-        unshaded.poa_direct,
+        open_direct,
         climate.month_of_hour + 1,
         pixel_group=pixel_face,
     )

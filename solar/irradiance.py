@@ -33,6 +33,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import pvlib
+from numba import njit, prange
 from numpy.typing import ArrayLike
 from pvlib.irradiance import _get_perez_coefficients
 
@@ -44,7 +45,6 @@ PEREZ_MODEL = "allsitescomposite1990"
 FLAT_AZIMUTH = 180.0
 """Azimuth given to flat faces (tilt 0), whose azimuth is undefined. [°]"""
 
-_CHUNK_FACES = 8
 """Faces per block: the (faces × 8760) float32 temporaries stay in a 2 MB L2 cache
 (measured: 36 µs/face with 8, 64 µs with 32, 130 µs with 64)."""
 
@@ -83,12 +83,20 @@ class PlaneOfArray:
         (n_faces, 8760) float32, isotropic sky, horizon band and ground reflection. [W m-2]
     index : pandas.DatetimeIndex
         The 8760 hours, UTC.
+    open_direct : numpy.ndarray or None
+        (n_faces, 8760) float32, beam and circumsolar of the same faces with nothing around
+        them, when asked for with ``with_open``. [W m-2]
+    open_annual_kwh_m2 : numpy.ndarray or None
+        (n_faces,) annual irradiation of the same faces with nothing around them, when asked
+        for with ``with_open``. [kWh m-2 yr-1]
     """
 
     poa_global: np.ndarray
     poa_direct: np.ndarray
     poa_diffuse: np.ndarray
     index: pd.DatetimeIndex
+    open_direct: np.ndarray | None = None
+    open_annual_kwh_m2: np.ndarray | None = None
 
     @cached_property
     def annual_kwh_m2(self) -> np.ndarray:
@@ -123,6 +131,7 @@ def poa_irradiance(
     *,
     shading: Shading | None = None,
     albedo: float = 0.2,
+    with_open: bool = False,
 ) -> PlaneOfArray:
     """Hourly plane-of-array irradiance of many faces, with their shade.
 
@@ -140,6 +149,10 @@ def poa_irradiance(
         None for faces with nothing around them.
     albedo : float, default 0.2
         Ground reflectance. [unitless]
+    with_open : bool, default False
+        Also return the direct part and the annual total of the same faces with nothing
+        around them (``open_direct``, ``open_annual_kwh_m2``), in the same pass: the
+        shading loss and the per-pixel maps need both.
 
     Returns
     -------
@@ -177,20 +190,109 @@ def poa_irradiance(
         view_iso = view_iso * np.asarray(shading.sky_view, dtype=np.float32)
         view_horizon = view_horizon * np.asarray(shading.horizon_band_open, dtype=np.float32)
 
+    views = np.stack([view_iso, view_horizon, view_ground], axis=1)
+    open_views = np.stack(
+        [(1.0 + np.cos(beta)) / 2.0, np.sin(beta), (1.0 - np.cos(beta)) / 2.0], axis=1
+    )
     poa_global = np.empty((n, n_hours), dtype=np.float32)
     poa_direct = np.empty((n, n_hours), dtype=np.float32)
     poa_diffuse = np.empty((n, n_hours), dtype=np.float32)
-    for start in range(0, n, _CHUNK_FACES):
-        block = slice(start, min(start + _CHUNK_FACES, n))
-        lit = None if shading is None else np.asarray(shading.lit_fraction[block], np.float32)
-        _block(
-            sky,
-            normal[block],
-            (view_iso[block], view_horizon[block], view_ground[block]),
-            lit,
-            (poa_global[block], poa_direct[block], poa_diffuse[block]),
-        )
-    return PlaneOfArray(poa_global, poa_direct, poa_diffuse, pd.DatetimeIndex(weather.data.index))
+    open_direct = np.empty((n, n_hours) if with_open else (0, 0), dtype=np.float32)
+    open_annual = np.zeros(n if with_open else 0)
+    lit = (
+        np.zeros((0, 0), dtype=np.float32)
+        if shading is None
+        else np.ascontiguousarray(shading.lit_fraction, dtype=np.float32)
+    )
+    _poa_kernel(
+        sky.sun,
+        sky.dni,
+        sky.circumsolar,
+        sky.isotropic,
+        sky.horizon,
+        sky.ground,
+        normal,
+        views,
+        lit,
+        open_views,
+        poa_global,
+        poa_direct,
+        poa_diffuse,
+        open_direct,
+        open_annual,
+    )
+    return PlaneOfArray(
+        poa_global,
+        poa_direct,
+        poa_diffuse,
+        pd.DatetimeIndex(weather.data.index),
+        open_direct if with_open else None,
+        open_annual / 1000.0 if with_open else None,
+    )
+
+
+@njit(parallel=True, cache=True)
+def _poa_kernel(
+    sun: np.ndarray,
+    dni: np.ndarray,
+    circumsolar: np.ndarray,
+    isotropic: np.ndarray,
+    horizon: np.ndarray,
+    ground: np.ndarray,
+    normal: np.ndarray,
+    views: np.ndarray,
+    lit: np.ndarray,
+    open_views: np.ndarray,
+    poa_global: np.ndarray,
+    poa_direct: np.ndarray,
+    poa_diffuse: np.ndarray,
+    open_direct: np.ndarray,
+    open_annual: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """Global, direct (beam + circumsolar) and diffuse irradiance, one face per task.
+
+    ``views`` are the per-face factors of the isotropic sky, the horizon band and the
+    ground, shading included; ``lit`` is empty when nothing shades; ``open_direct`` and
+    ``open_annual`` are empty unless the faces with nothing around them are wanted too.
+    One fused pass per element, where numpy would sweep (n, 8760) arrays ten times.
+    """
+    n_faces, n_hours = poa_global.shape
+    shaded = lit.shape[0] > 0
+    with_open = open_direct.shape[0] > 0
+    for f in prange(n_faces):
+        up, north, east = normal[f, 0], normal[f, 1], normal[f, 2]
+        view_iso, view_horizon, view_ground = views[f, 0], views[f, 1], views[f, 2]
+        open_iso, open_horizon = open_views[f, 0], open_views[f, 1]
+        open_total = 0.0
+        for h in range(n_hours):
+            # clip: pvlib's aoi_projection clips to [-1, 1]; a face does not see the sun
+            # from behind
+            cos_aoi = min(max(up * sun[0, h] + north * sun[1, h] + east * sun[2, h], 0.0), 1.0)
+            beam = cos_aoi * dni[h]
+            circ = cos_aoi * circumsolar[h]
+            reflected = view_ground * ground[h]
+            if with_open:
+                sky_open = open_iso * isotropic[h] + open_horizon * horizon[h]
+                circ_open = circ
+                # pvlib clips a negative sky diffuse (a dark horizon band, F2 < 0, can
+                # outweigh the rest) to 0, and with it all three of its components
+                if circ_open + sky_open < 0.0:
+                    circ_open = 0.0
+                    sky_open = 0.0
+                open_direct[f, h] = beam + circ_open
+                open_total += beam + circ_open + sky_open + reflected
+            if shaded:
+                beam *= lit[f, h]
+                circ *= lit[f, h]
+            sky_diffuse = view_iso * isotropic[h] + view_horizon * horizon[h]
+            if circ + sky_diffuse < 0.0:
+                circ = 0.0
+                sky_diffuse = 0.0
+            poa_direct[f, h] = beam + circ
+            poa_diffuse[f, h] = sky_diffuse + reflected
+            poa_global[f, h] = beam + circ + sky_diffuse + reflected
+        if with_open:
+            open_annual[f] = open_total
 
 
 def diffuse_terms(
@@ -272,42 +374,6 @@ def optimal_orientation(weather: Weather, solpos: pd.DataFrame) -> tuple[float, 
     fine = poa_irradiance(weather, solpos, tilt.ravel(), azimuth.ravel()).annual_kwh_m2
     best = int(np.argmax(fine))
     return float(tilt.ravel()[best]), float(azimuth.ravel()[best]), float(fine[best])
-
-
-def _block(
-    sky: _Sky,
-    normal: np.ndarray,
-    views: tuple[np.ndarray, np.ndarray, np.ndarray],
-    lit: np.ndarray | None,
-    out: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> None:
-    """Global, direct (beam + circumsolar) and diffuse irradiance of a block of faces.
-
-    Writes into ``out``; ``views`` are the per-face factors of the isotropic sky, the
-    horizon band and the ground.
-    """
-    poa_global, direct, diffuse = out
-    view_iso, view_horizon, view_ground = views
-    np.matmul(normal, sky.sun, out=direct)
-    # clip: pvlib's aoi_projection clips to [-1, 1]; a face does not see the sun from behind
-    np.clip(direct, 0.0, 1.0, out=direct)
-    circumsolar = direct * sky.circumsolar
-    direct *= sky.dni
-    if lit is not None:
-        circumsolar *= lit
-        direct *= lit
-    np.multiply(view_iso[:, None], sky.isotropic, out=diffuse)
-    diffuse += view_horizon[:, None] * sky.horizon
-    # pvlib clips the sky diffuse at 0 (a dark horizon band, F2 < 0, can outweigh the
-    # rest) and then zeroes all three of its components. Rare on roofs: test before masking.
-    sky_diffuse = circumsolar + diffuse
-    if sky_diffuse.min() < 0.0:
-        dark = sky_diffuse < 0.0
-        np.copyto(circumsolar, 0.0, where=dark)
-        np.copyto(diffuse, 0.0, where=dark)
-    direct += circumsolar
-    diffuse += view_ground[:, None] * sky.ground
-    np.add(direct, diffuse, out=poa_global)
 
 
 def _sky_terms(weather: Weather, solpos: pd.DataFrame, albedo: float) -> _Sky:

@@ -176,6 +176,21 @@ def test_many_faces_in_blocks(weather: Weather, solpos: pd.DataFrame) -> None:
         assert_allclose(many.poa_global[k], single.poa_global[0], atol=1e-3)
 
 
+def test_open_faces_come_with_the_shaded_ones(weather: Weather, solpos: pd.DataFrame) -> None:
+    rng = np.random.default_rng(3)
+    tilt, azimuth = rng.uniform(0, 60, 5), rng.uniform(0, 360, 5)
+    shading = Shading(rng.uniform(0, 1, (5, 8760)), rng.uniform(0.3, 1, 5), rng.uniform(0, 1, 5))
+    both = poa_irradiance(weather, solpos, tilt, azimuth, shading=shading, with_open=True)
+    alone = poa_irradiance(weather, solpos, tilt, azimuth, shading=shading)
+    open_plane = poa_irradiance(weather, solpos, tilt, azimuth)
+    assert both.open_direct is not None and both.open_annual_kwh_m2 is not None
+    assert_allclose(both.poa_global, alone.poa_global, atol=1e-4)
+    assert_allclose(both.open_direct, open_plane.poa_direct, atol=1e-3)
+    assert_allclose(both.open_annual_kwh_m2, open_plane.annual_kwh_m2, rtol=1e-6)
+    assert (both.annual_kwh_m2 < both.open_annual_kwh_m2).all()
+    assert alone.open_direct is None
+
+
 def test_bad_shapes(weather: Weather, solpos: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="azimuths"):
         poa_irradiance(weather, solpos, [30.0, 20.0], [180.0])
