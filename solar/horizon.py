@@ -12,20 +12,49 @@ Sampling of a ray
 Sector ``k`` looks toward the azimuth ``k * 360 / n_sectors`` degrees, clockwise from north,
 on a north-up grid (row 0 is north). Of the two grid axes, the *major* one is the axis the
 direction is closer to (rows for azimuths within 45° of north or south). The rays of one
-sector are digital lines, all translates of one another so that every pixel lies on exactly
-one of them: the line holds one sample per major index ``k`` (counted along the direction of
-the ray), at the minor index ``c0 + round(k * t)``, where ``t = |tan|`` of the angle between
-the direction and the major axis (``0 <= t <= 1``) and ``round(x) = floor(x + 0.5)``. The
-horizon of a pixel is the maximum of ``atan(dz / (m * resolution * sqrt(1 + t**2)))`` over the
-samples ``m = 1, 2, ...`` that follow it on its line: the exact distance along a line of the
-sector's azimuth that passes within half a pixel of the pixel's centre, with the surface
-sampled at the nearest pixel (nearest-neighbour interpolation) at each crossing of the major
-axis. :func:`horizon_angles_reference` computes exactly this by brute force.
+sector are straight lines of the sector's azimuth, translates of one another by whole
+pixels across the minor axis, so that every pixel is the pixel of exactly one of them (as
+defined below). Let ``t = |tan|`` of the angle between the direction and the major axis
+(``0 <= t <= 1``). Counting both axes in the direction of the ray, the line ``c0`` crosses
+the major index ``k`` at the minor coordinate ``c0 + k * t``, between the pixels ``c0 + o``
+and ``c0 + o + s``, where ``o = round(k * t)`` (``round(x) = floor(x + 0.5)``), the
+fraction ``d = k * t - o`` lies in [-0.5, 0.5) and ``s`` is the sign of ``d`` (no
+neighbour is read when ``d`` is 0). The line's sample at ``k`` is the height interpolated
+linearly across the minor axis at that crossing,
+``(1 - |d|) * z[c0 + o] + |d| * z[c0 + o + s]``, unless the neighbour ``c0 + o + s`` lies
+off the grid or the two heights differ by more than ``max_blend_step``: then it is the
+nearest pixel's height ``z[c0 + o]``. The pixel ``c0 + o`` at ``k`` is the pixel of the
+line at ``k``; its observer is the line's own sample at ``k`` (plus ``observer_height``),
+and its horizon is the maximum of ``atan(dz / (m * resolution * sqrt(1 + t**2)))`` over the
+samples ``m = 1, 2, ...`` that follow it on the line, ``m * resolution * sqrt(1 + t**2)``
+being the exact distance between the two crossings. :func:`horizon_angles_reference`
+computes exactly this by brute force.
 
-Why the distance is taken along the line rather than between pixel centres: the upper-hull
-sweep needs distances that add up along the line (``d(p, r) = d(p, q) + d(q, r)``), which the
-Euclidean distances between the staircase's pixel centres do not; the two differ by less
-than half a pixel, the lateral offset of a sample from the exact line.
+Why interpolate: a plane is then sampled on an exact straight line in 3-D, so that it sees
+itself under its true slope in every direction, and an open face has a sky view of 1. The
+nearest pixel, up to half a pixel off the line, made sloped faces shade themselves: looking
+along the contour lines of a 35° face at 0.5 m, the next row of the same plane, 0.35 m
+higher, was sampled 0.5 m away, and some pixels got a horizon of 35° where the plane's edge
+stands at 3.5°. The observer's height is interpolated too, so that it stands on the same
+line as the samples it looks at.
+
+Why not across a step higher than ``max_blend_step``: at a roof's edge, blending an eave
+pixel with the ground a few metres below would lower the observer into the air beside the
+wall, from which its own roof's next samples along the edge would rise as a horizon that
+does not exist; likewise a ground sample blended with the wall would stand halfway up it.
+The default, ``resolution * tan(65°)``, is the largest step between two neighbouring pixels
+of a plane of 65°: roof planes up to that slope are blended in every direction, while eaves
+and walls (2.5 m or more) keep their nearest pixel, the raster placing them no better than
+to half a pixel anyway. Steeper planes are blended in the directions whose step across the
+minor axis stays under the bound; a step under the bound that is not a plane, such as a
+low parapet, is blended like one. Where a face's sample keeps its nearest pixel at such an
+edge, it keeps its error of up to half a pixel across the face's slope: on the staircase
+edges of a footprint turned off the grid axes, some edge pixels see a horizon of a few
+degrees above their plane, which costs an open gable's faces under 0.1 % of sky view.
+
+Because the samples lie on the line, the distances along it add up
+(``d(p, r) = d(p, q) + d(q, r)``), as the upper-hull sweep needs; the sweep is unchanged by
+the interpolation, which only sets the heights it walks over.
 
 Why horizons below the horizontal are stored as 0: the Perez decomposition used downstream
 splits the tilted plane's view into the sky above the horizontal (isotropic sky, weight
@@ -67,6 +96,13 @@ ANGLE_SCALE = 100.0
 # model [3]_ shrinks it to an infinitesimal band at the horizon, whose irradiance on the
 # plane is ``F2 * dhi * sin(tilt)``.
 HORIZON_BAND_DEG = 6.5
+
+# Steepest plane whose neighbouring pixels are always blended along a ray (see "Sampling of
+# a ray"): the default ``max_blend_step`` is ``resolution * tan(BLEND_SLOPE_DEG)``, 1.07 m at
+# 0.5 m. roofs.segment_roofs fits faces up to 70°; the bound stays lower so that more of
+# the real steps (eaves, parapets) keep out of the blend, at the cost of planes between 65°
+# and 70° being blended only in the directions whose step across the minor axis is small.
+BLEND_SLOPE_DEG = 65.0
 
 # Sectors per parallel region and per copy into the (n_pixels, n_sectors) array.
 _SECTOR_BLOCK = 8
@@ -131,22 +167,31 @@ class Horizons:
 
 def _sector_lines(
     azimuth: float, shape: tuple[int, int]
-) -> tuple[bool, bool, bool, np.ndarray, float]:
-    """The digital lines of one sector: major axis, mirrorings, minor offsets, spacing.
+) -> tuple[bool, bool, bool, np.ndarray, np.ndarray, float]:
+    """The lines of one sector: major axis, mirrorings, minor offsets and fractions, spacing.
 
-    Returns ``(major_is_row, flip_major, flip_minor, offsets, spacing)``: the ray advances
-    by one major index per sample, backward along the axis when ``flip_major``;
-    ``offsets[k]`` is ``round(k * t)``, the minor displacement after ``k`` samples, backward
-    along the minor axis when ``flip_minor``; ``spacing = sqrt(1 + t**2)`` is the distance
-    between samples in pixels.
+    Returns ``(major_is_row, flip_major, flip_minor, offsets, fractions, spacing)``: the ray
+    advances by one major index per sample, backward along the axis when ``flip_major``;
+    after ``k`` samples it has moved ``k * t = offsets[k] + fractions[k]`` across the minor
+    axis, backward when ``flip_minor``, with ``offsets[k] = round(k * t)`` and
+    ``fractions[k]`` in [-0.5, 0.5); ``spacing = sqrt(1 + t**2)`` is the distance between
+    samples in pixels.
     """
     d_row, d_col = -math.cos(math.radians(azimuth)), math.sin(math.radians(azimuth))
     major_is_row = abs(d_row) >= abs(d_col)
     d_major, d_minor = (d_row, d_col) if major_is_row else (d_col, d_row)
     n_major = shape[0] if major_is_row else shape[1]
     t = abs(d_minor) / abs(d_major)
-    offsets = np.floor(np.arange(n_major) * t + 0.5).astype(np.int64)
-    return major_is_row, d_major < 0, d_minor < 0, offsets, math.hypot(1.0, t)
+    exact = np.arange(n_major) * t
+    offsets = np.floor(exact + 0.5)
+    return (
+        major_is_row,
+        d_major < 0,
+        d_minor < 0,
+        offsets.astype(np.int64),
+        exact - offsets,
+        math.hypot(1.0, t),
+    )
 
 
 # Coefficients of the minimax polynomial atan(x) = x * P(x**2) on [0, 1], with an absolute
@@ -316,21 +361,24 @@ def _sweep_sectors(
     flip_major: np.ndarray,
     flip_minor: np.ndarray,
     offsets: np.ndarray,
+    fractions: np.ndarray,
+    max_blend_step: float,
     step: np.ndarray,
     window: np.ndarray,
     line_start: np.ndarray,
     lift: float,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - numba
-    """Horizons of a few sectors for the stored pixels, one digital line per parallel task.
+    """Horizons of a few sectors for the stored pixels, one line per parallel task.
 
     Sector j of the block writes row ``out[j]``, indexed by stored pixel. Its lines are the
     tasks ``line_start[j]:line_start[j + 1]``; one parallel region serves the whole block,
     which spares the threads a meeting per sector. The grid's heights and stored indices
     (-1 where not stored) come in two layouts, flattened from (rows, cols) for the sectors
     whose major axis is the columns and from (cols, rows) for the others, so that a line
-    reads memory nearly in order. ``offsets[j]`` holds the minor offsets of the sector's lines (see
-    :func:`_sector_lines`).
+    reads memory nearly in order. ``offsets[j]`` and ``fractions[j]`` hold the minor offsets
+    and fractions of the sector's lines (see :func:`_sector_lines`); each sample blends the
+    pixel at the offset with its neighbour toward the fraction as the module docstring says.
     """
     for task in prange(line_start[-1]):
         j = np.searchsorted(line_start, task, side="right") - 1
@@ -339,6 +387,9 @@ def _sweep_sectors(
         else:
             z, index, n_major, n_minor = z_by_row, index_by_row, n_cols, n_rows
         sector_offsets = offsets[j, :n_major]
+        sector_fractions = fractions[j, :n_major]
+        # The neighbour one step forward across the minor axis, in the flattened layout.
+        forward = -n_major if flip_minor[j] else n_major
         shift = sector_offsets[n_major - 1]
         c0 = task - line_start[j] - shift
         k_lo = np.searchsorted(sector_offsets, -c0)
@@ -350,17 +401,35 @@ def _sweep_sectors(
         for i in range(n - 1, -1, -1):
             k = k_lo + i
             major = n_major - 1 - k if flip_major[j] else k
-            minor = c0 + sector_offsets[k]
-            if flip_minor[j]:
-                minor = n_minor - 1 - minor
+            u = c0 + sector_offsets[k]
+            minor = n_minor - 1 - u if flip_minor[j] else u
             p = minor * n_major + major
-            zl[i] = z[p]
+            height = float(z[p])
+            d = sector_fractions[k]
+            if d > 0.0 and u + 1 < n_minor:
+                neighbour = float(z[p + forward])
+                if abs(neighbour - height) <= max_blend_step:
+                    height = (1.0 - d) * height + d * neighbour
+            elif d < 0.0 and u >= 1:
+                neighbour = float(z[p - forward])
+                if abs(neighbour - height) <= max_blend_step:
+                    height = (1.0 + d) * height - d * neighbour
+            zl[i] = height
             stored[i] = index[p]
             if stored[i] >= 0:
                 first = i
         # Samples before the first stored pixel only cast, and casting looks forward.
         if first < n:
             _line_horizons(zl, stored, first, window[j], lift, step[j], out[j])
+
+
+def _blend_step(resolution: float, max_blend_step: float | None) -> float:
+    """``max_blend_step``, or its default for ``resolution``, checked. [m]"""
+    if max_blend_step is None:
+        return resolution * math.tan(math.radians(BLEND_SLOPE_DEG))
+    if not max_blend_step >= 0:
+        raise ValueError(f"max_blend_step must be 0 or more, got {max_blend_step}")
+    return float(max_blend_step)
 
 
 def horizon_angles(
@@ -371,6 +440,7 @@ def horizon_angles(
     mask: np.ndarray | None = None,
     max_distance: float | None = None,
     observer_height: float = 0.0,
+    max_blend_step: float | None = None,
 ) -> Horizons:
     """Horizon elevation angle of each pixel toward ``n_sectors`` azimuths.
 
@@ -399,6 +469,11 @@ def horizon_angles(
         about 0.1-0.15 m above the roof covering; a lift of that order also keeps the
         DSM's noise (σ of 2-5 cm for IGN LiDAR HD) from giving every roof pixel a
         horizon of a few degrees from its immediate neighbours.
+    max_blend_step : float, optional
+        Largest height difference between two neighbouring pixels across which a ray's
+        sample is interpolated; across a larger step it takes the nearest pixel. [m] None
+        means ``resolution * tan(BLEND_SLOPE_DEG)`` (1.07 m at 0.5 m), which blends every
+        roof plane up to 65° but no eave or wall. See the module docstring.
 
     Returns
     -------
@@ -426,6 +501,7 @@ def horizon_angles(
         raise ValueError(f"max_distance must be positive, got {max_distance}")
     if not observer_height >= 0:
         raise ValueError(f"observer_height must be 0 or more, got {observer_height}")
+    blend_step = _blend_step(resolution, max_blend_step)
     if mask is None:
         mask = np.ones(z.shape, dtype=bool)
     elif mask.shape != z.shape:
@@ -448,11 +524,13 @@ def horizon_angles(
         sectors = range(first, min(first + _SECTOR_BLOCK, n_sectors))
         lines = [_sector_lines(s * 360.0 / n_sectors, z.shape) for s in sectors]
         offsets = np.zeros((len(lines), max(z.shape)), dtype=np.int64)
+        fractions = np.zeros((len(lines), max(z.shape)))
         step = np.empty(len(lines))
         window = np.empty(len(lines), dtype=np.int64)
         n_lines = np.empty(len(lines), dtype=np.int64)
-        for j, (major_is_row, _, _, sector_offsets, spacing) in enumerate(lines):
+        for j, (major_is_row, _, _, sector_offsets, sector_fractions, spacing) in enumerate(lines):
             offsets[j, : sector_offsets.size] = sector_offsets
+            fractions[j, : sector_fractions.size] = sector_fractions
             step[j] = resolution * spacing
             window[j] = sector_offsets.size
             if max_distance is not None:
@@ -471,6 +549,8 @@ def horizon_angles(
             np.array([line[1] for line in lines]),
             np.array([line[2] for line in lines]),
             offsets,
+            fractions,
+            blend_step,
             step,
             window,
             np.concatenate([[0], np.cumsum(n_lines)]),
@@ -488,6 +568,32 @@ def horizon_angles(
     )
 
 
+def _reference_heights(
+    z_ray: np.ndarray, k: np.ndarray, c0: np.ndarray, t: float, max_blend_step: float
+) -> np.ndarray:
+    """Samples of the lines ``c0`` at the major indices ``k``, NaN off the grid. [m]
+
+    ``z_ray`` is the grid seen in the ray's frame: ``z_ray[k, u]`` with both indices counted
+    in the direction of the ray. The rule is the module docstring's, written directly.
+    """
+    n_along, n_across = z_ray.shape
+    exact = k * t
+    nearest = np.floor(exact + 0.5)
+    d = exact - nearest
+    u = c0 + nearest.astype(np.int64)
+    heights = np.full(k.shape, np.nan)
+    inside = (k < n_along) & (u >= 0) & (u < n_across)
+    k, u, d = k[inside], u[inside], d[inside]
+    near = z_ray[k, u]
+    v = u + np.where(d > 0, 1, -1)
+    blend = (d != 0) & (v >= 0) & (v < n_across)
+    far = z_ray[k, np.clip(v, 0, n_across - 1)]
+    blend &= np.abs(far - near) <= max_blend_step
+    weight = np.where(blend, np.abs(d), 0.0)
+    heights[inside] = (1.0 - weight) * near + weight * far
+    return heights
+
+
 def horizon_angles_reference(
     elevation: np.ndarray,
     resolution: float,
@@ -497,12 +603,13 @@ def horizon_angles_reference(
     *,
     max_distance: float | None = None,
     observer_height: float = 0.0,
+    max_blend_step: float | None = None,
 ) -> np.ndarray:
     """Brute-force horizons of a few pixels: the maximum angle over every sample of the ray.
 
     Slow and plain, for tests: for each sector and each step ``m`` along the ray, it looks
-    at the sample ``m`` steps ahead of every requested pixel, as the module docstring
-    defines the samples, and keeps the largest elevation angle.
+    at the sample ``m`` steps ahead of every requested pixel's own sample, as the module
+    docstring defines the samples, and keeps the largest elevation angle.
 
     Parameters
     ----------
@@ -517,7 +624,9 @@ def horizon_angles_reference(
     max_distance : float, optional
         Only samples within this distance along the ray count. [m]
     observer_height : float, default 0
-        Height of the observer above the pixel's surface. [m]
+        Height of the observer above the pixel's own sample. [m]
+    max_blend_step : float, optional
+        Largest step blended across, as in :func:`horizon_angles`. [m]
 
     Returns
     -------
@@ -525,38 +634,37 @@ def horizon_angles_reference(
         Horizon angles, float64, shape (n_pixels, n_sectors), clipped below at 0. [°]
     """
     z = np.asarray(elevation, dtype=np.float64)
+    blend_step = _blend_step(resolution, max_blend_step)
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     out = np.zeros((rows.size, n_sectors))
-    z_p = z[rows, cols] + observer_height
     for sector in range(n_sectors):
         azimuth = math.radians(sector * 360.0 / n_sectors)
         d_row, d_col = -math.cos(azimuth), math.sin(azimuth)
         if abs(d_row) >= abs(d_col):
-            along, across, n_along, n_across = rows, cols, z.shape[0], z.shape[1]
+            z_ray, along, across = z, rows, cols
             d_along, d_across = d_row, d_col
         else:
-            along, across, n_along, n_across = cols, rows, z.shape[1], z.shape[0]
+            z_ray, along, across = z.T, cols, rows
             d_along, d_across = d_col, d_row
         t = abs(d_across) / abs(d_along)
-        # Coordinates counted in the ray's direction on both axes.
-        k_p = along if d_along > 0 else n_along - 1 - along
-        u_p = across if d_across >= 0 else n_across - 1 - across
-        c0 = u_p - np.floor(k_p * t + 0.5).astype(np.int64)
+        # The grid and the pixels with both axes counted in the ray's direction.
+        n_along, n_across = z_ray.shape
+        if d_along < 0:
+            z_ray, along = z_ray[::-1], n_along - 1 - along
+        if d_across < 0:
+            z_ray, across = z_ray[:, ::-1], n_across - 1 - across
+        c0 = across - np.floor(along * t + 0.5).astype(np.int64)
+        z_p = _reference_heights(z_ray, along, c0, t, blend_step) + observer_height
         step = resolution * math.hypot(1.0, t)
         for m in range(1, n_along):
             if max_distance is not None and m * step > max_distance * (1 + 1e-12):
                 break
-            k = k_p + m
-            u = c0 + np.floor(k * t + 0.5).astype(np.int64)
-            inside = (k < n_along) & (u >= 0) & (u < n_across)
+            heights = _reference_heights(z_ray, along + m, c0, t, blend_step)
+            inside = ~np.isnan(heights)
             if not inside.any():
                 break
-            k, u = k[inside], u[inside]
-            a = k if d_along > 0 else n_along - 1 - k
-            b = u if d_across >= 0 else n_across - 1 - u
-            r, c = (a, b) if abs(d_row) >= abs(d_col) else (b, a)
-            angle = np.degrees(np.arctan((z[r, c] - z_p[inside]) / (m * step)))
+            angle = np.degrees(np.arctan((heights[inside] - z_p[inside]) / (m * step)))
             out[inside, sector] = np.maximum(out[inside, sector], angle)
     return out
 

@@ -109,16 +109,6 @@ def blocked(workdir: Path, weather: Weather) -> Built:
 
 # --- an open plain ------------------------------------------------------------------------
 
-# A defect of solar/ that a test exposes; its xfail is strict: it turns red once the bug is
-# fixed, to be removed then.
-OWN_PLANE_BUG = (
-    "solar/horizon.py samples each ray at the nearest pixel of a digital line, up to one "
-    "pixel off the exact ray: on a sloped face the next row of its own plane, 0.35 m "
-    "higher at 35°, is seen 0.5 m away, so toward azimuths near the contour lines the "
-    "horizon of many pixels is about 35° where the plane's edge is 3.5°. An open north "
-    "face loses 0.9% of its beam and 0.5% of its sky that way"
-)
-
 
 @pytest.fixture(scope="module")
 def lone_gable(workdir: Path, weather: Weather) -> Built:
@@ -129,9 +119,8 @@ def test_open_flat_roof_loses_nothing(workdir: Path, weather: Weather) -> None:
     built = _build(scenes.flat(parapet_width=0.0), "flat", workdir, weather)
     [face] = built.faces
     assert face["is_flat"]
-    # A horizontal plane has no slope for the nearest-pixel sampling to err on; the fitted
-    # plane tilts by about 0.1° with the 4 cm noise, which shades a few minutes of sun a
-    # year. 0.05% is 5 stored units of shading_loss_pct (2 decimals).
+    # Horizons are taken on the fitted plane, which the rays sample exactly; 0.05% is 5
+    # stored units of shading_loss_pct (2 decimals).
     assert face["shading_loss_pct"] < 0.05
 
 
@@ -148,7 +137,6 @@ def test_open_plain_south_face_loses_under_half_a_percent(lone_gable: Built) -> 
     assert lone_gable.face(180.0)["shading_loss_pct"] < 0.5
 
 
-@pytest.mark.xfail(strict=True, reason=OWN_PLANE_BUG)
 def test_open_plain_north_face_loses_under_half_a_percent(lone_gable: Built) -> None:
     # Nothing rises above the north face's own plane: the ridge is its top edge and the
     # south face falls away behind it. The sun lights it in summer mornings and evenings,
