@@ -15,6 +15,7 @@ from fastapi import Depends, Query, Request
 from app.geo import Projector
 from app.models import Coverage
 from app.settings import Settings
+from app.views import BuildingDocuments
 from solar.addresses import AddressIndex
 from solar.cadastre import Cadastre
 from solar.errors import InputError
@@ -57,7 +58,14 @@ async def get_site(request: Request) -> Site:
     return site
 
 
+async def get_documents(request: Request) -> BuildingDocuments:
+    """The cache of rendered building documents."""
+    documents: BuildingDocuments = request.app.state.documents
+    return documents
+
+
 CadastreDep = Annotated[Cadastre, Depends(get_cadastre)]
+DocumentsDep = Annotated[BuildingDocuments, Depends(get_documents)]
 AddressIndexDep = Annotated[AddressIndex, Depends(get_address_index)]
 ProjectorDep = Annotated[Projector, Depends(get_projector)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

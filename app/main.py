@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.cadastre = cadastre
     app.state.projector = projector
+    app.state.documents = views.BuildingDocuments(cadastre, projector)
     app.state.address_index = index
     app.state.coverage = views.coverage(cadastre, projector)
     app.state.site = Site.for_cadastre(cadastre)

@@ -3,6 +3,7 @@ reprojection and rounding only."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -83,6 +84,41 @@ def address_records(cadastre: Cadastre, projector: Projector) -> list[dict[str, 
 def address(record: Mapping[str, Any]) -> Address:
     """The full address model of an index record."""
     return Address.model_validate({k: record.get(k) for k in ADDRESS_KEYS})
+
+
+class BuildingDocuments:
+    """Each building's JSON document, rendered once and kept.
+
+    The cadastre does not change under a running service, so a building's document (its
+    fields, footprint and faces, reprojected) is the same at every request. Rendering it
+    costs about half a millisecond of the service's CPU; a cached one costs a dictionary
+    look-up. The least recently used documents go first past ``maxsize``.
+
+    Parameters
+    ----------
+    cadastre : Cadastre
+    projector : Projector
+    maxsize : int
+        Documents kept: 4,096 take about 20 MB.
+    """
+
+    def __init__(self, cadastre: Cadastre, projector: Projector, maxsize: int = 4096):
+        self.cadastre = cadastre
+        self.projector = projector
+        self.get = functools.lru_cache(maxsize=maxsize)(self._render)
+
+    def _render(self, building_id: str) -> str:
+        building = self.cadastre.building(building_id)  # NotFound is not cached
+        return building_solar(self.cadastre, self.projector, building).model_dump_json()
+
+    def response(self, building_id: str) -> Response:
+        """The building's document as a JSON response."""
+        return Response(self.get(building_id), media_type="application/json")
+
+    def address_response(self, address: Address, building_id: str) -> Response:
+        """An :class:`app.models.AddressSolar` document, around the cached building."""
+        body = f'{{"address":{address.model_dump_json()},"building":{self.get(building_id)}}}'
+        return Response(body, media_type="application/json")
 
 
 def building_solar(

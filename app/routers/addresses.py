@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from app import views
-from app.dependencies import AddressIndexDep, CadastreDep, ProjectorDep
+from app.dependencies import AddressIndexDep, DocumentsDep
 from app.models import AddressHit, AddressSearch, AddressSolar, ErrorBody
 from solar.errors import NoBuildingAtAddress, NotFound
 
@@ -61,8 +61,7 @@ def address_solar(
         str, Path(max_length=200, description="A BAN id.", examples=["62498_0540_00012_bis"])
     ],
     index: AddressIndexDep,
-    cadastre: CadastreDep,
-    projector: ProjectorDep,
+    documents: DocumentsDep,
 ) -> Response:
     """The address, and the building under it with every roof face."""
     record = index.get(address_id)
@@ -70,10 +69,4 @@ def address_solar(
         raise NotFound(f"no address with id {address_id!r}")
     if record["building_id"] is None:
         raise NoBuildingAtAddress("no building at this address")
-    building = cadastre.building(record["building_id"])
-    return views.json_response(
-        AddressSolar(
-            address=views.address(record),
-            building=views.building_solar(cadastre, projector, building),
-        )
-    )
+    return documents.address_response(views.address(record), record["building_id"])

@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app import views
-from app.dependencies import CadastreDep, ProjectorDep
+from app.dependencies import CadastreDep, DocumentsDep, ProjectorDep
 from app.models import BuildingSolar, ErrorBody
 from solar.errors import NotFound
 
@@ -28,13 +27,14 @@ def building_at(
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude [°], WGS84.")],
     cadastre: CadastreDep,
     projector: ProjectorDep,
+    documents: DocumentsDep,
 ) -> Response:
     """The building whose footprint holds the point, with every roof face; else a 404."""
     x, y = projector.point_from_wgs84(lon, lat)
     building = cadastre.building_at(x, y) if math.isfinite(x) and math.isfinite(y) else None
     if building is None:
         raise NotFound(f"no building at lon={lon}, lat={lat}")
-    return views.json_response(views.building_solar(cadastre, projector, building))
+    return documents.response(building["building_id"])
 
 
 @router.get(
@@ -42,10 +42,7 @@ def building_at(
 )
 def building(
     building_id: Annotated[str, Path(max_length=200, description="The building id.")],
-    cadastre: CadastreDep,
-    projector: ProjectorDep,
+    documents: DocumentsDep,
 ) -> Response:
     """The building's fields, footprint and faces, each with its monthly production."""
-    return views.json_response(
-        views.building_solar(cadastre, projector, cadastre.building(building_id))
-    )
+    return documents.response(building_id)

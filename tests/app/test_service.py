@@ -146,3 +146,17 @@ def test_server_errors_hide_the_message_and_are_logged(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert errors[0].exc_info is not None
+
+
+def test_building_documents_are_rendered_once(cadastre_path: Path) -> None:
+    app = create_app(Settings(path=cadastre_path))
+    with TestClient(app) as client:
+        hit = client.get("/api/v1/addresses", params={"q": "jaures"}).json()["results"][0]
+        first = client.get(f"/api/v1/buildings/{hit['building_id']}")
+        again = client.get(f"/api/v1/addresses/{hit['address_id']}/solar")
+        info = app.state.documents.get.cache_info()
+        assert (info.misses, info.hits) == (1, 1)
+        assert again.json()["building"] == first.json()
+        # unknown ids are not cached, and still a 404
+        assert client.get("/api/v1/buildings/nope").status_code == 404
+        assert app.state.documents.get.cache_info().currsize == 1
