@@ -19,8 +19,9 @@ cli = typer.Typer(
     no_args_is_help=True,
     help="Solar cadastre of the Pôle Métropolitain de l'Artois.",
 )
-err = Console(stderr=True)
-out = Console()
+# soft_wrap: messages carry file paths, which a terminal-width wrap would cut
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 PathList = Annotated[list[Path] | None, typer.Option(show_default=False)]
 

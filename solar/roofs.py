@@ -65,6 +65,11 @@ _GROUND_PERCENTILE = 5.0
 _MIN_REGION_PIXELS = 4
 # A pixel is offered to the planes of the faces within this many pixels of it.
 _ASSIGN_RADIUS = 2
+# An enclosed patch off the plane is an obstacle from two pixels up (0.5 m² at 0.5 m): a
+# lone pixel is most often a stray return (on the Delft sample, 196 of 264 patches), and its
+# clearance would cost 1.7 m² of modules. It stays inside the face's outline.
+MIN_OBSTACLE_PIXELS = 2
+
 # Regions merge when one plane for both adds less than this share of obstacle_tolerance
 # (rms) to their own residuals: 5 cm by default, the scale of LiDAR height noise.
 _MERGE_RMSE_SHARE = 0.25
@@ -520,15 +525,17 @@ def _outlines(labels: np.ndarray, territory: np.ndarray) -> tuple[np.ndarray, np
     outlines (a chimney on the eave, a tree over the gutter, a parapet).
     """
     unfit = territory & (labels == 0)
-    patches, _ = ndimage.label(unfit, structure=np.ones((3, 3), bool))
+    patches, n_patches = ndimage.label(unfit, structure=np.ones((3, 3), bool))
     edge = ndimage.binary_dilation(~territory, structure=np.ones((3, 3), bool), border_value=1)
     open_patches = np.unique(patches[edge & unfit])
     enclosed = unfit & ~np.isin(patches, open_patches)
-    obstacle = np.zeros(labels.shape, np.int32)
+    owner = np.zeros(labels.shape, np.int32)
     if enclosed.any():
         _, (ir, ic) = ndimage.distance_transform_edt(labels == 0, return_indices=True)
-        obstacle[enclosed] = labels[ir[enclosed], ic[enclosed]]
-    return np.where(enclosed, obstacle, labels).astype(np.int32), obstacle
+        owner[enclosed] = labels[ir[enclosed], ic[enclosed]]
+    sizes = np.bincount(patches.ravel(), minlength=n_patches + 1)
+    obstacle = np.where(sizes[patches] >= MIN_OBSTACLE_PIXELS, owner, 0).astype(np.int32)
+    return np.where(enclosed, owner, labels).astype(np.int32), obstacle
 
 
 def _polygons(labels: np.ndarray, transform: Affine, n: int) -> np.ndarray:

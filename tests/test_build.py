@@ -350,7 +350,8 @@ def test_cli_bad_input_names_the_problem_and_writes_nothing(
         footprints = _write_geojson(tmp_path / "fp.geojson", "")
     code, output = _run(tmp_path, "--dsm", str(dsm), "--buildings", str(footprints))
     assert code == 2
-    assert "error:" in output and message in output.replace("\n", " ")
+    text = " ".join(output.split())
+    assert "error:" in text and message in text
     assert not list(tmp_path.glob("out*"))
     assert not list(tmp_path.glob(".out*"))
 

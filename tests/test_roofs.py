@@ -157,6 +157,30 @@ def test_chimney_reduces_usable_area_and_makes_no_face() -> None:
     assert_allclose(face_after.area_m2, face_before.area_m2, rtol=0.01)
 
 
+def _with_spike(scene: scenes.Scene, n_pixels: int) -> scenes.Scene:
+    """The scene with ``n_pixels`` side by side raised 0.5 m, mid-way down the south face."""
+    elevation = scene.surface.elevation.copy()
+    x, y = scene.faces[0].point
+    col, row = (~scene.surface.transform) @ (x, y)
+    elevation[int(row), int(col) : int(col) + n_pixels] += 0.5
+    return dataclasses.replace(
+        scene, surface=dataclasses.replace(scene.surface, elevation=elevation)
+    )
+
+
+def test_a_lone_stray_pixel_is_not_an_obstacle_but_two_are() -> None:
+    plain = scenes.gable()
+    south = plain.faces[0].point
+    before = _face_at(_segment(plain), south)
+    lone = _face_at(_segment(_with_spike(plain, 1)), south)
+    pair = _face_at(_segment(_with_spike(plain, 2)), south)
+    assert len(lone.obstacle_rows) == 0
+    # the same usable area, but for the hair the plane fit moves without that pixel
+    assert_allclose(lone.usable_area_m2, before.usable_area_m2, rtol=1e-3)
+    assert len(pair.obstacle_rows) == 2
+    assert pair.usable_area_m2 < before.usable_area_m2 - 1.0
+
+
 def test_min_face_area_turns_a_dormer_into_an_obstacle() -> None:
     scene = scenes.gable(dormer=(2.5, 2.5))
     dormer_top = scenes.CENTRE[0], scenes.CENTRE[1] - 2.25  # 1 to 3.5 m south of the ridge
