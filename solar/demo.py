@@ -19,14 +19,11 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-import pyogrio.raw
-import shapely
 from rasterio.crs import CRS
 
 from solar import addresses, cadastre
 from solar.build import DATA_DIR, BuildOptions, BuildSummary, Progress, build_cadastre
-from solar.footprints import footprints_from_classes, read_footprints
+from solar.footprints import footprints_from_classes, read_footprints, write_footprints
 from solar.surface import rasterize_laz
 
 DEMO_DIR = DATA_DIR.parent / "build" / "demo"
@@ -144,14 +141,6 @@ def _traced_footprints(sample: DemoSample, folder: Path) -> Path:
     """
     surface = rasterize_laz(sample.trace_footprints_from)
     traced = footprints_from_classes(surface, prefix=f"{sample.name}-lidar")
-    path = folder / f"footprints-{sample.name}.gpkg"
-    pyogrio.raw.write(
-        path,
-        shapely.to_wkb([f.geometry for f in traced.footprints]),
-        [np.array([f.building_id for f in traced.footprints], dtype=object)],
-        ["id"],
-        driver="GPKG",
-        geometry_type="Polygon",
-        crs=surface.crs.to_wkt(),
+    return write_footprints(
+        traced.footprints, folder / f"footprints-{sample.name}.gpkg", crs=surface.crs
     )
-    return path

@@ -7,9 +7,11 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyogrio
+import pyogrio.raw
 import pyproj
 import shapely
 import shapely.geometry
@@ -348,3 +350,33 @@ def footprints_from_classes(
         dropped=(),
         source=source,
     )
+
+
+def write_footprints(
+    footprints: Sequence[Footprint], path: str | os.PathLike[str], *, crs: CRS
+) -> Path:
+    """Write footprints to a GeoPackage layer that :func:`read_footprints` reads back.
+
+    Parameters
+    ----------
+    footprints : sequence of Footprint
+    path : path-like
+        The ``.gpkg`` to write.
+    crs : rasterio.crs.CRS
+        The CRS of the geometries.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    pyogrio.raw.write(
+        path,
+        shapely.to_wkb([f.geometry for f in footprints]),
+        [np.array([f.building_id for f in footprints], dtype=object)],
+        ["id"],
+        driver="GPKG",
+        geometry_type="MultiPolygon",
+        promote_to_multi=True,
+        crs=crs.to_wkt(),
+    )
+    return Path(path)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyogrio.raw
 import pytest
 import rasterio
 import shapely
 import shapely.geometry
 from pyproj import Transformer
+from rasterio.crs import CRS
 from rasterio.transform import from_origin
 from typer.testing import CliRunner
 
@@ -116,21 +116,14 @@ def test_irradiation_raster_is_a_cog_with_roof_pixels_only(delft: build.BuildSum
 
 
 def test_montpellier_dsm_builds(tmp_path: Path) -> None:
-    from solar.footprints import footprints_from_classes
+    from solar.footprints import footprints_from_classes, write_footprints
     from solar.surface import rasterize_laz
 
     traced = footprints_from_classes(
         rasterize_laz([MONTPELLIER / "test_data_77055_627760_LA93_IGN69.laz"])
     )
-    footprints = tmp_path / "footprints.gpkg"
-    pyogrio.raw.write(
-        footprints,
-        shapely.to_wkb([f.geometry for f in traced.footprints]),
-        [np.array([f.building_id for f in traced.footprints], dtype=object)],
-        ["id"],
-        driver="GPKG",
-        geometry_type="Polygon",
-        crs="EPSG:2154",
+    footprints = write_footprints(
+        traced.footprints, tmp_path / "footprints.gpkg", crs=CRS.from_epsg(2154)
     )
     summary = build.build_cadastre(
         dsm=[MONTPELLIER_DSM], buildings=footprints, out=tmp_path / "m.gpkg"

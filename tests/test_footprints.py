@@ -278,3 +278,15 @@ def test_select_within_delft_and_burgundy() -> None:
     with pytest.raises(InputError, match="no footprint overlaps the surface model") as excinfo:
         select_within(burgundy, (84808.3, 447412.8, 84999.999, 447641.299))
     assert excinfo.value.source == str(BURGUNDY_SHP)
+
+
+def test_write_footprints_round_trip(tmp_path: Path) -> None:
+    from solar.footprints import write_footprints
+
+    lambert93 = CRS.from_epsg(2154)
+    written = [Footprint("a", g.polygon_with_hole), Footprint("b", g.multi_polygon)]
+    path = write_footprints(written, tmp_path / "fp.gpkg", crs=lambert93)
+    back = read_footprints(path, target_crs=lambert93)
+    assert [f.building_id for f in back.footprints] == ["a", "b"]
+    for original, read in zip(written, back.footprints, strict=True):
+        assert read.geometry.area == pytest.approx(original.geometry.area)
