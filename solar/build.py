@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
+from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window, from_bounds
 from rasterio.windows import transform as window_transform
@@ -32,7 +33,7 @@ import solar
 from solar import cadastre, horizon, irradiance, pv, roofs
 from solar.errors import InputError
 from solar.footprints import Footprint, footprints_from_classes, read_footprints, select_within
-from solar.surface import Surface, rasterize_laz, read_dsm
+from solar.surface import Surface, dsm_extent, rasterize_laz, read_dsm
 from solar.weather import DEFAULT_WEATHER, Weather, read_weather, solar_position
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -149,6 +150,7 @@ class TileResult:
     pixel_y: np.ndarray
     pixel_irradiation: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)
+    filled_cells: int = 0
 
 
 def crop(surface: Surface, bounds: tuple[float, float, float, float]) -> Surface:
@@ -175,6 +177,56 @@ def crop(surface: Surface, bounds: tuple[float, float, float, float]) -> Surface
         building=cut(surface.building),
         sources=surface.sources,
     )
+
+
+@dataclass(frozen=True)
+class DsmSource:
+    """DSM files read tile by tile: a build never holds more than one tile's window.
+
+    Picklable (paths and header facts only), so a Dask worker reads its own window.
+
+    Attributes
+    ----------
+    paths : tuple of str
+    crs : rasterio.crs.CRS
+    bounds : tuple of float
+        Union of the files' bounds. [m]
+    resolution : float
+        [m]
+    """
+
+    paths: tuple[str, ...]
+    crs: CRS
+    bounds: tuple[float, float, float, float]
+    resolution: float
+
+    @classmethod
+    def open(cls, paths: Sequence[str | os.PathLike[str]]) -> DsmSource:
+        """Check the files and read their extent from the headers."""
+        crs, bounds, resolution = dsm_extent(paths)
+        return cls(tuple(str(p) for p in paths), crs, bounds, resolution)
+
+    def read(self, bounds: tuple[float, float, float, float]) -> Surface:
+        """The merged, hole-filled surface inside ``bounds``."""
+        return read_dsm(self.paths, bounds=bounds)
+
+
+#: What a build reads its tiles from: a surface in memory, or DSM files.
+SurfaceInput = Surface | DsmSource
+
+
+def _tile_surface(source: SurfaceInput, window: tuple[float, float, float, float]) -> Surface:
+    return crop(source, window) if isinstance(source, Surface) else source.read(window)
+
+
+def _grid(source: SurfaceInput) -> tuple[Affine, tuple[int, int]]:
+    """Transform and shape of the whole area, on the source's pixel grid."""
+    if isinstance(source, Surface):
+        return source.transform, source.shape
+    xmin, ymin, xmax, ymax = source.bounds
+    res = source.resolution
+    shape = (round((ymax - ymin) / res), round((xmax - xmin) / res))
+    return Affine(res, 0.0, xmin, 0.0, -res, ymax), shape
 
 
 def plan_tiles(
@@ -288,7 +340,7 @@ def process_tile(
         )
     timings["roofs"] = time.perf_counter() - start
     if not faces:
-        return _empty_result(timings)
+        return _empty_result(timings, surface.filled_cells)
 
     start = time.perf_counter()
     roof_mask = np.zeros(surface.shape, dtype=bool)
@@ -420,6 +472,7 @@ def process_tile(
         pixel_y=y,
         pixel_irradiation=pixel_kwh.astype(np.float32),
         seconds=timings,
+        filled_cells=surface.filled_cells,
     )
 
 
@@ -475,7 +528,7 @@ def _pixel_irradiation(
     return beam[pixels] / 1000.0 + diffuse
 
 
-def _empty_result(timings: dict[str, float]) -> TileResult:
+def _empty_result(timings: dict[str, float], filled_cells: int) -> TileResult:
     empty = np.zeros(0)
     return TileResult(
         [],
@@ -486,6 +539,7 @@ def _empty_result(timings: dict[str, float]) -> TileResult:
         empty,
         np.zeros((0, 13), dtype=np.float32),
         timings,
+        filled_cells,
     )
 
 
@@ -576,8 +630,19 @@ def code_version() -> str:
     return f"{solar.__version__}+{commit}" if commit else solar.__version__
 
 
+def _process_window(
+    source: SurfaceInput,
+    window: tuple[float, float, float, float],
+    footprints: Sequence[Footprint],
+    climate: SiteClimate,
+    options: BuildOptions,
+) -> TileResult:
+    """A tile's task on a Dask worker: the worker reads its own window of DSM files."""
+    return process_tile(_tile_surface(source, window), footprints, climate, options)
+
+
 def run_tiles(
-    surface: Surface,
+    surface: SurfaceInput,
     tiles: Sequence[Tile],
     climate: SiteClimate,
     options: BuildOptions,
@@ -600,7 +665,7 @@ def run_tiles(
         results = []
         for done, tile in enumerate(tiles):
             results.append(
-                process_tile(crop(surface, tile.window), tile.footprints, climate, options)
+                process_tile(_tile_surface(surface, tile.window), tile.footprints, climate, options)
             )
             if progress:
                 progress("tiles", done + 1, len(tiles))
@@ -612,10 +677,13 @@ def run_tiles(
     try:
         with Client(scheduler or cluster) as client:
             shared = client.scatter([climate, options], broadcast=True)
+            # A surface in memory travels as each tile's crop; DSM files are read by the
+            # worker itself, window by window.
             futures = [
                 client.submit(
-                    process_tile,
-                    crop(surface, tile.window),
+                    _process_window,
+                    crop(surface, tile.window) if isinstance(surface, Surface) else surface,
+                    tile.window,
                     tile.footprints,
                     shared[0],
                     shared[1],
@@ -636,7 +704,7 @@ def run_tiles(
 
 
 def build_from_surface(
-    surface: Surface,
+    surface: SurfaceInput,
     footprints: Sequence[Footprint],
     *,
     out: str | os.PathLike[str],
@@ -649,11 +717,11 @@ def build_from_surface(
     workers: int = 1,
     progress: Progress | None = None,
 ) -> BuildSummary:
-    """Build a cadastre from a surface model already in memory.
+    """Build a cadastre from a surface model in memory, or from DSM files read tile by tile.
 
     Parameters
     ----------
-    surface : Surface
+    surface : Surface or DsmSource
     footprints : sequence of Footprint
         In the surface's CRS.
     out : path-like
@@ -701,6 +769,13 @@ def build_from_surface(
     if communes is not None:
         _communes_from_polygons(building_rows, building_geoms, communes, surface.crs)
 
+    # Cells filled in the tile windows, read one by one from files; a surface in memory
+    # was filled once, when read.
+    filled_cells = (
+        surface.filled_cells
+        if isinstance(surface, Surface)
+        else sum(r.filled_cells for r in results)
+    )
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     raster_path = out_path.with_suffix(".irradiation.tif")
@@ -712,7 +787,7 @@ def build_from_surface(
         "weather_site": {"latitude": weather.latitude, "longitude": weather.longitude},
         "crs": surface.crs.to_string(),
         "resolution_m": surface.resolution,
-        "filled_cells": surface.filled_cells,
+        "filled_cells": filled_cells,
         "options": asdict(options),
         "optimum_irradiation_kwh_m2_yr": round(climate.optimum_kwh_m2, 1),
         "irradiation_raster": raster_path.name,
@@ -769,7 +844,7 @@ def build_from_surface(
         seconds=time.perf_counter() - start,
         stage_seconds=stages,
         tiles=len(tiles),
-        filled_cells=surface.filled_cells,
+        filled_cells=filled_cells,
         footprints_repaired=int(extra.get("footprints_repaired", 0)),
         footprints_dropped=tuple(extra.get("footprints_dropped", ())),
         footprints_outside=tuple(extra.get("footprints_outside", ())),
@@ -808,12 +883,14 @@ def build_cadastre(
         )
     if progress:
         progress("reading the surface model", 0, 1)
-    surface = (
-        read_dsm(dsm) if dsm else rasterize_laz(laz, resolution=options.laz_resolution, crs=laz_crs)
+    surface: SurfaceInput = (
+        DsmSource.open(dsm)
+        if dsm
+        else rasterize_laz(laz, resolution=options.laz_resolution, crs=laz_crs)
     )
     if buildings is not None:
         footprint_set = read_footprints(buildings, target_crs=surface.crs, id_field=id_field)
-    elif laz:
+    elif isinstance(surface, Surface):  # a point cloud, with its classes
         footprint_set = footprints_from_classes(surface)
     else:
         raise InputError(
@@ -947,41 +1024,59 @@ def _communes_from_polygons(
         building_rows[b]["commune_insee"] = polygons.footprints[c].building_id
 
 
-def write_irradiation_raster(path: Path, surface: Surface, results: Sequence[TileResult]) -> None:
+def write_irradiation_raster(
+    path: Path, source: SurfaceInput, results: Sequence[TileResult]
+) -> None:
     """Write the roofs' annual and monthly irradiation as a Cloud-Optimized GeoTIFF.
 
     Band 1 is the annual irradiation, bands 2 to 13 the months, all in kWh m-2, shading
-    included; nodata off the roofs. Written to a temporary file, then renamed.
+    included; nodata off the roofs. Tiles are written one window at a time into a sparse
+    staging GeoTIFF (blocks never written take no disk), which GDAL then copies into a COG
+    compressed with ZSTD: memory holds one tile's window, never the whole area. ``path`` is
+    written whole or not at all: the caller renames it into place with the GeoPackage.
     """
-    from rasterio.io import MemoryFile
+    import rasterio
     from rasterio.shutil import copy as raster_copy
 
     nodata = -9999.0
-    bands = np.full((13, *surface.shape), nodata, dtype=np.float32)
-    inverse = ~surface.transform
-    for result in results:
-        if len(result.pixel_x) == 0:
-            continue
-        cols, rows = inverse @ (result.pixel_x, result.pixel_y)
-        bands[:, np.floor(rows).astype(int), np.floor(cols).astype(int)] = (
-            result.pixel_irradiation.T
-        )
+    transform, (height, width) = _grid(source)
     profile = {
         "driver": "GTiff",
-        "height": surface.shape[0],
-        "width": surface.shape[1],
+        "height": height,
+        "width": width,
         "count": 13,
         "dtype": "float32",
-        "crs": surface.crs,
-        "transform": surface.transform,
+        "crs": source.crs,
+        "transform": transform,
         "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "sparse_ok": True,
+        "bigtiff": "IF_SAFER",
     }
-    # Staged in memory; ZSTD at level 1 writes three times faster than DEFLATE with a
-    # floating-point predictor, for a file of about the same size on roof data.
-    with MemoryFile() as staging:
-        with staging.open(**profile) as dst:
-            dst.write(bands)
+    inverse = ~transform
+    staging = path.with_name(f"{path.name}.staging.tif")
+    try:
+        with rasterio.open(staging, "w+", **profile) as dst:
             dst.descriptions = ("annual", *(f"month_{m:02d}" for m in range(1, 13)))
             dst.update_tags(units="kWh m-2", content="roof irradiation, shading included")
-        with staging.open() as src:
-            raster_copy(src, path, driver="COG", compress="ZSTD", level=1)
+            for result in results:
+                if len(result.pixel_x) == 0:
+                    continue
+                cols, rows = inverse @ (result.pixel_x, result.pixel_y)
+                rows, cols = np.floor(rows).astype(int), np.floor(cols).astype(int)
+                window = Window(
+                    int(cols.min()),
+                    int(rows.min()),
+                    int(cols.max() - cols.min() + 1),
+                    int(rows.max() - rows.min() + 1),
+                )
+                # tiles' windows overlap where footprints reach past a tile's core
+                block = dst.read(window=window)
+                block[:, rows - window.row_off, cols - window.col_off] = result.pixel_irradiation.T
+                dst.write(block, window=window)
+        raster_copy(staging, path, driver="COG", compress="ZSTD", level=1)
+    finally:
+        if staging.exists():
+            staging.unlink()

@@ -241,7 +241,12 @@ def _harmonic_fill(grid: np.ndarray, holes: np.ndarray) -> np.ndarray:
     return np.asarray(spsolve(laplacian, rhs), dtype=np.float32)
 
 
-def read_dsm(paths: Sequence[PathLike], *, fill_holes: bool = True) -> Surface:
+def read_dsm(
+    paths: Sequence[PathLike],
+    *,
+    fill_holes: bool = True,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> Surface:
     """Read one or several DSM GeoTIFFs into one grid.
 
     Files are merged with ``rasterio.merge.merge`` on the grid of the first file (nearest
@@ -255,6 +260,10 @@ def read_dsm(paths: Sequence[PathLike], *, fill_holes: bool = True) -> Surface:
         with square, north-up pixels of one size.
     fill_holes : bool, default True
         Fill the nodata cells with :func:`fill_nodata`. When False they stay NaN.
+    bounds : tuple of float, optional
+        (xmin, ymin, xmax, ymax) to read, in the files' CRS, snapped outward to the first
+        file's grid: a build tile reads its own window of a mosaic of IGN tiles, never the
+        whole territory. Files outside it are not read. [m]
 
     Returns
     -------
@@ -290,8 +299,17 @@ def read_dsm(paths: Sequence[PathLike], *, fill_holes: bool = True) -> Surface:
                     f"of {sources[0]}: resample the files to one resolution",
                     source=source,
                 )
+        window = None
+        if bounds is not None:
+            window = _snap(bounds, first.transform)
+            datasets = [d for d in datasets if _overlaps(d.bounds, window)]
+            sources = tuple(d.name for d in datasets) or sources
+            if not datasets:
+                raise InputError(f"no DSM file covers {window}", source=", ".join(sources))
         try:
-            merged, transform = merge(datasets, indexes=[1], dtype="float32", masked=True)
+            merged, transform = merge(
+                datasets, bounds=window, indexes=[1], dtype="float32", masked=True
+            )
         except RasterioIOError as exc:
             # merge() does not say which file failed: read each again to find it.
             for source, dataset in zip(sources, datasets, strict=True):
@@ -311,6 +329,63 @@ def read_dsm(paths: Sequence[PathLike], *, fill_holes: bool = True) -> Surface:
         filled_cells=filled_cells,
         sources=sources,
     )
+
+
+def dsm_extent(
+    paths: Sequence[PathLike],
+) -> tuple[CRS, tuple[float, float, float, float], float]:
+    """CRS, union of the bounds and pixel size of DSM files, from their headers only.
+
+    The files are checked as :func:`read_dsm` checks them.
+
+    Returns
+    -------
+    crs : rasterio.crs.CRS
+    bounds : tuple of float
+        (xmin, ymin, xmax, ymax). [m]
+    resolution : float
+        [m]
+    """
+    sources = tuple(str(p) for p in paths)
+    if not sources:
+        raise InputError("no DSM file given")
+    with ExitStack() as stack:
+        datasets = [stack.enter_context(_open_raster(source)) for source in sources]
+        crs = check_projected(datasets[0].crs, sources[0])
+        for source, dataset in zip(sources, datasets, strict=True):
+            _check_grid(dataset, source)
+            if dataset.crs != crs:
+                raise InputError(
+                    f"CRS {dataset.crs.to_string()} differs from {crs.to_string()} "
+                    f"of {sources[0]}: reproject the files to one CRS",
+                    source=source,
+                )
+        boxes = np.array([tuple(d.bounds) for d in datasets])
+        resolution = float(datasets[0].res[0])
+    bounds = (
+        float(boxes[:, 0].min()),
+        float(boxes[:, 1].min()),
+        float(boxes[:, 2].max()),
+        float(boxes[:, 3].max()),
+    )
+    return crs, bounds, resolution
+
+
+def _snap(
+    bounds: tuple[float, float, float, float], transform: Affine
+) -> tuple[float, float, float, float]:
+    """``bounds`` widened to whole pixels of the grid of ``transform``."""
+    res_x, res_y = transform.a, -transform.e
+    x0, y0 = transform.c, transform.f
+    xmin = x0 + math.floor((bounds[0] - x0) / res_x) * res_x
+    xmax = x0 + math.ceil((bounds[2] - x0) / res_x) * res_x
+    ymax = y0 - math.floor((y0 - bounds[3]) / res_y) * res_y
+    ymin = y0 - math.ceil((y0 - bounds[1]) / res_y) * res_y
+    return (xmin, ymin, xmax, ymax)
+
+
+def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 @contextmanager

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import rasterio.windows
 import shapely
 import shapely.geometry
 from pyproj import Transformer
@@ -132,6 +133,60 @@ def test_montpellier_dsm_builds(tmp_path: Path) -> None:
     assert summary.faces >= 2
     assert summary.filled_cells == 7
     assert Cadastre(summary.path).crs.to_epsg() == 2154
+
+
+def test_a_dsm_mosaic_is_read_tile_by_tile(tmp_path: Path) -> None:
+    """Quarters of the Montpellier DSM, built in 25 m tiles, give the whole file's cadastre."""
+    from solar.footprints import footprints_from_classes, write_footprints
+    from solar.surface import rasterize_laz, read_dsm
+
+    with rasterio.open(MONTPELLIER_DSM) as dataset:
+        profile = dataset.profile
+        quarters = []
+        for row in (0, 50):
+            for col in (0, 50):
+                window = rasterio.windows.Window(col, row, 50, 50)
+                path = tmp_path / f"q{row}_{col}.tif"
+                profile.update(height=50, width=50, transform=dataset.window_transform(window))
+                with rasterio.open(path, "w", **profile) as out:
+                    out.write(dataset.read(1, window=window), 1)
+                quarters.append(path)
+    traced = footprints_from_classes(
+        rasterize_laz([MONTPELLIER / "test_data_77055_627760_LA93_IGN69.laz"])
+    )
+    source = build.DsmSource.open(quarters)
+    assert source.bounds == pytest.approx(read_dsm([MONTPELLIER_DSM]).bounds)
+    tiled = build.build_from_surface(
+        source,
+        traced.footprints,
+        out=tmp_path / "tiled.gpkg",
+        communes=None,
+        options=build.BuildOptions(tile_size=25.0),
+    )
+    whole = build.build_from_surface(
+        read_dsm([MONTPELLIER_DSM]), traced.footprints, out=tmp_path / "whole.gpkg", communes=None
+    )
+    assert tiled.tiles >= 2
+    a, b = _faces(whole.path).set_index("face_id"), _faces(tiled.path).set_index("face_id")
+    assert list(a.index) == list(b.index)
+    # the halo reaches the whole 50 m sample from any tile: same surface, same figures
+    np.testing.assert_allclose(b["irradiation_kwh_m2_yr"], a["irradiation_kwh_m2_yr"], atol=0.2)
+    np.testing.assert_allclose(b["kwc"], a["kwc"])
+    with rasterio.open(tiled.raster_path) as t, rasterio.open(whole.raster_path) as w:
+        assert t.transform == w.transform
+        # within 0.1%: the 7 nodata cells are filled from each window's own neighbourhood
+        np.testing.assert_allclose(t.read(1), w.read(1), rtol=1e-3)
+    # the command line reads DSM files the same way
+    footprints = write_footprints(traced.footprints, tmp_path / "fp.gpkg", crs=source.crs)
+    code, output = _run(
+        tmp_path,
+        *[arg for q in quarters for arg in ("--dsm", str(q))],
+        "--buildings",
+        str(footprints),
+        "--tile-size",
+        "25",
+    )
+    assert code == 0, output
 
 
 def test_burgundy_laz_with_bd_uni_builds(tmp_path: Path) -> None:

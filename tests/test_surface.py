@@ -88,7 +88,7 @@ def test_fill_holes_false_keeps_nan() -> None:
     assert np.isnan(surface.elevation).sum() == 7
 
 
-def test_two_halves_merge_into_the_original(tmp_path: Path) -> None:
+def _halves(tmp_path: Path) -> list[Path]:
     with rasterio.open(MONTPELLIER_DSM) as dataset:
         profile = dataset.profile
         halves = []
@@ -98,6 +98,11 @@ def test_two_halves_merge_into_the_original(tmp_path: Path) -> None:
             with rasterio.open(path, "w", **profile) as out:
                 out.write(dataset.read(1, window=window), 1)
             halves.append(path)
+    return halves
+
+
+def test_two_halves_merge_into_the_original(tmp_path: Path) -> None:
+    halves = _halves(tmp_path)
     whole = read_dsm([MONTPELLIER_DSM], fill_holes=False)
     for order in (halves, halves[::-1]):
         merged = read_dsm(order, fill_holes=False)
@@ -106,6 +111,33 @@ def test_two_halves_merge_into_the_original(tmp_path: Path) -> None:
     filled = read_dsm(halves)
     assert filled.filled_cells == 7
     np.testing.assert_allclose(filled.elevation, read_dsm([MONTPELLIER_DSM]).elevation, atol=1e-5)
+
+
+def test_a_window_of_a_mosaic_snaps_to_its_grid(tmp_path: Path) -> None:
+    halves = _halves(tmp_path)
+    whole = read_dsm([MONTPELLIER_DSM], fill_holes=False)
+    xmin, _, _, ymax = whole.bounds
+    # 10.3 m from the west edge, 20.1 m below the north edge, 15 m by 12 m: the window
+    # widens to whole 0.5 m pixels, so it starts at column 20 and row 40
+    bounds = (xmin + 10.3, ymax - 32.1, xmin + 25.3, ymax - 20.1)
+    window = read_dsm(halves, bounds=bounds, fill_holes=False)
+    assert window.transform.c == xmin + 10.0 and window.transform.f == ymax - 20.0
+    assert window.shape == (25, 31)
+    np.testing.assert_array_equal(window.elevation, whole.elevation[40:65, 20:51])
+    # a window inside the north half reads only that file
+    north = read_dsm(halves, bounds=(xmin, ymax - 10.0, xmin + 5.0, ymax), fill_holes=False)
+    assert north.sources == (str(halves[0]),)
+
+
+def test_dsm_extent_reads_the_headers_only(tmp_path: Path) -> None:
+    halves = _halves(tmp_path)
+    crs, bounds, resolution = surface_module.dsm_extent(halves)
+    whole = read_dsm([MONTPELLIER_DSM])
+    assert crs == whole.crs
+    assert bounds == pytest.approx(whole.bounds)
+    assert resolution == 0.5
+    with pytest.raises(InputError, match="no DSM file covers"):
+        read_dsm(halves, bounds=(0.0, 0.0, 10.0, 10.0))
 
 
 def test_hole_filling_interpolates(tmp_path: Path) -> None:
