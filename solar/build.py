@@ -11,6 +11,7 @@ scheduler address for a multi-node cluster. The same function runs in both.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import subprocess
 import time
@@ -33,7 +34,7 @@ import solar
 from solar import cadastre, horizon, irradiance, pv, roofs
 from solar.errors import InputError
 from solar.footprints import Footprint, footprints_from_classes, read_footprints, select_within
-from solar.surface import Surface, dsm_extent, rasterize_laz, read_dsm
+from solar.surface import Surface, dsm_extent, laz_extent, rasterize_laz, read_dsm
 from solar.weather import DEFAULT_WEATHER, Weather, read_weather, solar_position
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -211,8 +212,41 @@ class DsmSource:
         return read_dsm(self.paths, bounds=bounds)
 
 
-#: What a build reads its tiles from: a surface in memory, or DSM files.
-SurfaceInput = Surface | DsmSource
+@dataclass(frozen=True)
+class LazSource:
+    """Classified point clouds rasterised tile by tile, as :class:`DsmSource` reads DSMs.
+
+    Attributes
+    ----------
+    paths : tuple of str
+    crs : rasterio.crs.CRS
+    bounds : tuple of float
+        Union of the files' header bounds. [m]
+    resolution : float
+        Cell size of the rasterisation. [m]
+    """
+
+    paths: tuple[str, ...]
+    crs: CRS
+    bounds: tuple[float, float, float, float]
+    resolution: float
+
+    @classmethod
+    def open(
+        cls, paths: Sequence[str | os.PathLike[str]], *, resolution: float, crs: str | None
+    ) -> LazSource:
+        """Check the files and read their extent from the headers."""
+        grid_crs, bounds = laz_extent(paths, crs=crs)
+        return cls(tuple(str(p) for p in paths), grid_crs, bounds, resolution)
+
+    def read(self, bounds: tuple[float, float, float, float]) -> Surface:
+        """The highest return per cell inside ``bounds``, with the class masks."""
+        # the files' CRS was settled by open(): pass it for the files without one
+        return rasterize_laz(self.paths, resolution=self.resolution, crs=self.crs, bounds=bounds)
+
+
+#: What a build reads its tiles from: a surface in memory, or files read tile by tile.
+SurfaceInput = Surface | DsmSource | LazSource
 
 
 def _tile_surface(source: SurfaceInput, window: tuple[float, float, float, float]) -> Surface:
@@ -225,7 +259,12 @@ def _grid(source: SurfaceInput) -> tuple[Affine, tuple[int, int]]:
         return source.transform, source.shape
     xmin, ymin, xmax, ymax = source.bounds
     res = source.resolution
-    shape = (round((ymax - ymin) / res), round((xmax - xmin) / res))
+    if isinstance(source, LazSource):
+        # point clouds are rasterised on multiples of the resolution (rasterize_laz)
+        xmin, ymax = math.floor(xmin / res) * res, math.ceil(ymax / res) * res
+        shape = (math.ceil((ymax - ymin) / res), math.ceil((xmax - xmin) / res))
+    else:
+        shape = (round((ymax - ymin) / res), round((xmax - xmin) / res))
     return Affine(res, 0.0, xmin, 0.0, -res, ymax), shape
 
 
@@ -883,11 +922,14 @@ def build_cadastre(
         )
     if progress:
         progress("reading the surface model", 0, 1)
-    surface: SurfaceInput = (
-        DsmSource.open(dsm)
-        if dsm
-        else rasterize_laz(laz, resolution=options.laz_resolution, crs=laz_crs)
-    )
+    surface: SurfaceInput
+    if dsm:
+        surface = DsmSource.open(dsm)
+    elif buildings is not None:
+        surface = LazSource.open(laz, resolution=options.laz_resolution, crs=laz_crs)
+    else:
+        # tracing footprints needs the building class of the whole area at once
+        surface = rasterize_laz(laz, resolution=options.laz_resolution, crs=laz_crs)
     if buildings is not None:
         footprint_set = read_footprints(buildings, target_crs=surface.crs, id_field=id_field)
     elif isinstance(surface, Surface):  # a point cloud, with its classes

@@ -427,6 +427,7 @@ def rasterize_laz(
     *,
     resolution: float = 0.5,
     crs: str | CRS | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> Surface:
     """Rasterise classified LAS/LAZ point clouds to a DSM: the highest return per cell.
 
@@ -452,6 +453,10 @@ def rasterize_laz(
     crs : str or rasterio.crs.CRS, optional
         CRS of files whose header carries none (the ``--laz-crs`` option); a file's own CRS
         wins. The Delft AHN3 samples need "EPSG:28992".
+    bounds : tuple of float, optional
+        (xmin, ymin, xmax, ymax) to rasterise, snapped outward to multiples of
+        ``resolution``: a build tile reads only its window of a mosaic of point clouds.
+        Files whose header bounds miss it are not read. [m]
 
     Returns
     -------
@@ -485,10 +490,29 @@ def rasterize_laz(
                 f"of {sources[0]}: the files must share one CRS",
                 source=source,
             )
-    xmin = math.floor(min(h.mins[0] for h in headers) / resolution) * resolution
-    ymax = math.ceil(max(h.maxs[1] for h in headers) / resolution) * resolution
-    cols = max(1, math.ceil((max(h.maxs[0] for h in headers) - xmin) / resolution))
-    rows = max(1, math.ceil((ymax - min(h.mins[1] for h in headers)) / resolution))
+    extent = las_extent(headers)
+    if bounds is not None:
+        extent = (
+            max(extent[0], bounds[0]),
+            max(extent[1], bounds[1]),
+            min(extent[2], bounds[2]),
+            min(extent[3], bounds[3]),
+        )
+        wanted = [
+            i
+            for i, h in enumerate(headers)
+            if h.mins[0] < extent[2]
+            and extent[0] < h.maxs[0]
+            and h.mins[1] < extent[3]
+            and extent[1] < h.maxs[1]
+        ]
+        if not wanted or extent[0] >= extent[2] or extent[1] >= extent[3]:
+            raise InputError(f"no point cloud covers {bounds}", source=", ".join(sources))
+        sources = tuple(sources[i] for i in wanted)
+    xmin = math.floor(extent[0] / resolution) * resolution
+    ymax = math.ceil(extent[3] / resolution) * resolution
+    cols = max(1, math.ceil((extent[2] - xmin) / resolution))
+    rows = max(1, math.ceil((ymax - extent[1]) / resolution))
     top = np.full(rows * cols, -np.inf, dtype=np.float32)
     top_class = np.zeros(rows * cols, dtype=np.uint8)
     for source in sources:
@@ -498,18 +522,54 @@ def rasterize_laz(
         raise InputError("no point left once noise and artefacts are dropped", source=sources[0])
     elevation = np.where(has_points, top, np.float32(np.nan)).reshape(rows, cols)
     elevation, filled_cells = fill_nodata(elevation)
-    top_class = top_class.reshape(rows, cols)
-    has_points = has_points.reshape(rows, cols)
+    class_grid = top_class.reshape(rows, cols)
+    point_grid = has_points.reshape(rows, cols)
     return Surface(
         elevation=elevation,
         transform=Affine(resolution, 0.0, xmin, 0.0, -resolution, ymax),
         crs=grid_crs,
         filled_cells=filled_cells,
-        ground=has_points & np.isin(top_class, LAS_GROUND_CLASSES),
-        vegetation=has_points & np.isin(top_class, LAS_VEGETATION_CLASSES),
-        building=has_points & np.isin(top_class, LAS_BUILDING_CLASSES),
+        ground=point_grid & np.isin(class_grid, LAS_GROUND_CLASSES),
+        vegetation=point_grid & np.isin(class_grid, LAS_VEGETATION_CLASSES),
+        building=point_grid & np.isin(class_grid, LAS_BUILDING_CLASSES),
         sources=sources,
     )
+
+
+def las_extent(headers: Sequence[laspy.LasHeader]) -> tuple[float, float, float, float]:
+    """Union of the header bounds of point clouds: (xmin, ymin, xmax, ymax). [m]"""
+    return (
+        float(min(h.mins[0] for h in headers)),
+        float(min(h.mins[1] for h in headers)),
+        float(max(h.maxs[0] for h in headers)),
+        float(max(h.maxs[1] for h in headers)),
+    )
+
+
+def laz_extent(
+    paths: Sequence[PathLike], *, crs: str | CRS | None = None
+) -> tuple[CRS, tuple[float, float, float, float]]:
+    """CRS and union of the bounds of point clouds, from their headers only.
+
+    The files are checked as :func:`rasterize_laz` checks them.
+    """
+    sources = tuple(str(p) for p in paths)
+    if not sources:
+        raise InputError("no LAS/LAZ file given")
+    try:
+        default_crs = CRS.from_user_input(crs) if crs is not None else None
+    except CRSError as exc:
+        raise InputError(f"not a known CRS: {crs!r} ({exc})", source="--laz-crs") from exc
+    headers = [_read_las_header(source) for source in sources]
+    grid_crs = _las_crs(headers[0], sources[0], default_crs)
+    for source, header in zip(sources[1:], headers[1:], strict=True):
+        if _las_crs(header, source, default_crs) != grid_crs:
+            raise InputError(
+                f"CRS differs from {grid_crs.to_string()} of {sources[0]}: "
+                "the files must share one CRS",
+                source=source,
+            )
+    return grid_crs, las_extent(headers)
 
 
 _LAS_ERRORS = (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError, EOFError)
