@@ -284,21 +284,7 @@ def read_dsm(
     with ExitStack() as stack:
         datasets = [stack.enter_context(_open_raster(source)) for source in sources]
         first = datasets[0]
-        crs = check_projected(first.crs, sources[0])
-        for source, dataset in zip(sources, datasets, strict=True):
-            _check_grid(dataset, source)
-            if dataset.crs != crs:
-                raise InputError(
-                    f"CRS {dataset.crs.to_string()} differs from {crs.to_string()} "
-                    f"of {sources[0]}: reproject the files to one CRS",
-                    source=source,
-                )
-            if not math.isclose(dataset.res[0], first.res[0], rel_tol=1e-9):
-                raise InputError(
-                    f"pixel size {dataset.res[0]} m differs from {first.res[0]} m "
-                    f"of {sources[0]}: resample the files to one resolution",
-                    source=source,
-                )
+        crs = _check_mosaic(sources, datasets)
         window = None
         if bounds is not None:
             window = _snap(bounds, first.transform)
@@ -351,15 +337,7 @@ def dsm_extent(
         raise InputError("no DSM file given")
     with ExitStack() as stack:
         datasets = [stack.enter_context(_open_raster(source)) for source in sources]
-        crs = check_projected(datasets[0].crs, sources[0])
-        for source, dataset in zip(sources, datasets, strict=True):
-            _check_grid(dataset, source)
-            if dataset.crs != crs:
-                raise InputError(
-                    f"CRS {dataset.crs.to_string()} differs from {crs.to_string()} "
-                    f"of {sources[0]}: reproject the files to one CRS",
-                    source=source,
-                )
+        crs = _check_mosaic(sources, datasets)
         boxes = np.array([tuple(d.bounds) for d in datasets])
         resolution = float(datasets[0].res[0])
     bounds = (
@@ -369,6 +347,27 @@ def dsm_extent(
         float(boxes[:, 3].max()),
     )
     return crs, bounds, resolution
+
+
+def _check_mosaic(sources: Sequence[str], datasets: Sequence[DatasetReader]) -> CRS:
+    """The files' common CRS, once each is a north-up grid of the first one's CRS and size."""
+    first = datasets[0]
+    crs = check_projected(first.crs, sources[0])
+    for source, dataset in zip(sources, datasets, strict=True):
+        _check_grid(dataset, source)
+        if dataset.crs != crs:
+            raise InputError(
+                f"CRS {dataset.crs.to_string()} differs from {crs.to_string()} "
+                f"of {sources[0]}: reproject the files to one CRS",
+                source=source,
+            )
+        if not math.isclose(dataset.res[0], first.res[0], rel_tol=1e-9):
+            raise InputError(
+                f"pixel size {dataset.res[0]} m differs from {first.res[0]} m "
+                f"of {sources[0]}: resample the files to one resolution",
+                source=source,
+            )
+    return crs
 
 
 def _snap(
@@ -476,21 +475,8 @@ def rasterize_laz(
         raise InputError(
             f"must be a positive number of metres, got {resolution}", source="resolution"
         )
-    try:
-        default_crs = CRS.from_user_input(crs) if crs is not None else None
-    except CRSError as exc:
-        raise InputError(f"not a known CRS: {crs!r} ({exc})", source="--laz-crs") from exc
-    headers = [_read_las_header(source) for source in sources]
-    grid_crs = _las_crs(headers[0], sources[0], default_crs)
-    for source, header in zip(sources[1:], headers[1:], strict=True):
-        other = _las_crs(header, source, default_crs)
-        if other != grid_crs:
-            raise InputError(
-                f"CRS {other.to_string()} differs from {grid_crs.to_string()} "
-                f"of {sources[0]}: the files must share one CRS",
-                source=source,
-            )
-    extent = las_extent(headers)
+    headers, grid_crs = _checked_headers(sources, crs)
+    extent = _las_extent(headers)
     if bounds is not None:
         extent = (
             max(extent[0], bounds[0]),
@@ -536,7 +522,7 @@ def rasterize_laz(
     )
 
 
-def las_extent(headers: Sequence[laspy.LasHeader]) -> tuple[float, float, float, float]:
+def _las_extent(headers: Sequence[laspy.LasHeader]) -> tuple[float, float, float, float]:
     """Union of the header bounds of point clouds: (xmin, ymin, xmax, ymax). [m]"""
     return (
         float(min(h.mins[0] for h in headers)),
@@ -556,6 +542,14 @@ def laz_extent(
     sources = tuple(str(p) for p in paths)
     if not sources:
         raise InputError("no LAS/LAZ file given")
+    headers, grid_crs = _checked_headers(sources, crs)
+    return grid_crs, _las_extent(headers)
+
+
+def _checked_headers(
+    sources: Sequence[str], crs: str | CRS | None
+) -> tuple[list[laspy.LasHeader], CRS]:
+    """The files' headers and their common projected CRS (``crs`` for files without one)."""
     try:
         default_crs = CRS.from_user_input(crs) if crs is not None else None
     except CRSError as exc:
@@ -563,13 +557,14 @@ def laz_extent(
     headers = [_read_las_header(source) for source in sources]
     grid_crs = _las_crs(headers[0], sources[0], default_crs)
     for source, header in zip(sources[1:], headers[1:], strict=True):
-        if _las_crs(header, source, default_crs) != grid_crs:
+        other = _las_crs(header, source, default_crs)
+        if other != grid_crs:
             raise InputError(
-                f"CRS differs from {grid_crs.to_string()} of {sources[0]}: "
-                "the files must share one CRS",
+                f"CRS {other.to_string()} differs from {grid_crs.to_string()} "
+                f"of {sources[0]}: the files must share one CRS",
                 source=source,
             )
-    return grid_crs, las_extent(headers)
+    return headers, grid_crs
 
 
 _LAS_ERRORS = (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError, EOFError)

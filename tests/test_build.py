@@ -23,6 +23,7 @@ from solar import build, pv
 from solar.cadastre import Cadastre
 from solar.errors import InputError
 from solar.footprints import Footprint
+from solar.surface import Surface
 from tests import scenes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -205,8 +206,11 @@ def test_burgundy_laz_with_bd_uni_builds(tmp_path: Path) -> None:
     assert {s["file"] for s in provenance["sources"]} >= {"870000_6618000.subset.postIA.shp"}
 
 
-def test_tiles_with_halo_match_one_tile(tmp_path: Path) -> None:
-    """Cut Delft into 60 m tiles: each building is built once, with the same shade."""
+@pytest.fixture(scope="module")
+def delft_one_tile(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Surface, list[Footprint], build.BuildSummary]:
+    """Delft rasterised whole, its footprints on it, and its cadastre built as one tile."""
     from solar.footprints import read_footprints, select_within
     from solar.surface import rasterize_laz
 
@@ -214,7 +218,15 @@ def test_tiles_with_halo_match_one_tile(tmp_path: Path) -> None:
     inside, _ = select_within(
         read_footprints(DELFT / "bgt_pand.sqlite", target_crs=surface.crs), surface.bounds
     )
-    one = build.build_from_surface(surface, inside, out=tmp_path / "one.gpkg", communes=None)
+    out = tmp_path_factory.mktemp("delft_one_tile") / "one.gpkg"
+    return surface, list(inside), build.build_from_surface(surface, inside, out=out, communes=None)
+
+
+def test_tiles_with_halo_match_one_tile(
+    tmp_path: Path, delft_one_tile: tuple[Surface, list[Footprint], build.BuildSummary]
+) -> None:
+    """Cut Delft into 60 m tiles: each building is built once, with the same shade."""
+    surface, inside, one = delft_one_tile
     many = build.build_from_surface(
         surface,
         inside,
@@ -234,25 +246,18 @@ def test_tiles_with_halo_match_one_tile(tmp_path: Path) -> None:
     assert many.production_mwh_yr == pytest.approx(one.production_mwh_yr, rel=0.03)
 
 
-def test_point_clouds_are_read_tile_by_tile(tmp_path: Path) -> None:
+def test_point_clouds_are_read_tile_by_tile(
+    tmp_path: Path, delft_one_tile: tuple[Surface, list[Footprint], build.BuildSummary]
+) -> None:
     """Delft's LAZ rasterised per 60 m tile window matches the whole grid's build."""
-    from solar.footprints import read_footprints, select_within
-    from solar.surface import rasterize_laz
-
+    whole_surface, inside, whole = delft_one_tile
     source = build.LazSource.open(DELFT_LAZ, resolution=0.5, crs="EPSG:28992")
-    whole_surface = rasterize_laz(DELFT_LAZ, crs="EPSG:28992")
     assert source.bounds[0] >= whole_surface.bounds[0]
     assert source.bounds[2] <= whole_surface.bounds[2]
     window = (84900.0, 447500.0, 84950.0, 447550.0)
     part = source.read(window)
     assert part.bounds == window
     np.testing.assert_array_equal(part.building, build.crop(whole_surface, window).building)
-    inside, _ = select_within(
-        read_footprints(DELFT / "bgt_pand.sqlite", target_crs=source.crs), source.bounds
-    )
-    whole = build.build_from_surface(
-        whole_surface, inside, out=tmp_path / "whole.gpkg", communes=None
-    )
     tiled = build.build_from_surface(
         source,
         inside,
