@@ -19,7 +19,7 @@ from app.views import BuildingDocuments
 from solar.addresses import AddressIndex
 from solar.cadastre import Cadastre
 from solar.errors import InputError
-from solar.simulation import Site
+from solar.household.project import Site
 
 
 async def get_cadastre(request: Request) -> Cadastre:

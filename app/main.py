@@ -27,7 +27,7 @@ from app.routers import addresses, buildings, coverage, health, roofs, simulate
 from app.settings import Settings, get_settings
 from solar.addresses import AddressIndex
 from solar.cadastre import Cadastre
-from solar.simulation import Site
+from solar.household.project import Site
 
 STATIC_DIR = Path(__file__).parent / "static"
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from solar.loadcurves import ELECTRIC_VEHICLE_KWH
+from solar.household.loadcurves import ELECTRIC_VEHICLE_KWH
 
 Position = Annotated[list[float], Field(min_length=2, max_length=3)]
 
@@ -268,7 +268,7 @@ MAX_KWH_YR = 100_000.0
 
 
 class HouseholdOptionsIn(BaseModel):
-    """Equipment and habits that reshape the standard profile (``solar.loadcurves``)."""
+    """Equipment and habits that reshape the standard profile (``solar.household.loadcurves``)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 

@@ -36,10 +36,10 @@ from app.models import (
     UncertaintyOut,
 )
 from solar.cadastre import BUILDING_FIELDS, FACE_FIELDS, Cadastre
-from solar.loadcurves import LinkyCurve
-from solar.selfconsumption import SizingResult
-from solar.simulation import ProjectResult
-from solar.uncertainty import Band
+from solar.household.loadcurves import LinkyCurve
+from solar.household.project import ProjectResult
+from solar.household.selfconsumption import SizingResult
+from solar.household.uncertainty import Band
 
 #: Address fields kept in memory for the search index and the /solar endpoint.
 ADDRESS_KEYS = (

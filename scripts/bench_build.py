@@ -42,8 +42,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from solar.resources import DATA_DIR
+
 REPO = Path(__file__).resolve().parents[1]
-DELFT = REPO / "data/lidar/delft_ahn3"
+DELFT = DATA_DIR / "lidar" / "delft_ahn3"
 DELFT_LAZ = (DELFT / "ahn3_cropped_1.laz", DELFT / "ahn3_cropped_2.laz")
 DELFT_BUILDINGS = DELFT / "bgt_pand.sqlite"
 DELFT_CRS = "EPSG:28992"  # Amersfoort / RD New, the CRS of AHN3

@@ -17,18 +17,18 @@ import datetime as dt
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pvlib
 
-from solar.economics import TariffTable
-from solar.loadcurves import read_linky, standard_profile
-from solar.selfconsumption import Battery, annual_energy, simulate, size_for_npv
-from solar.uncertainty import monte_carlo
+from solar.household.economics import TariffTable
+from solar.household.loadcurves import read_linky, standard_profile
+from solar.household.selfconsumption import Battery, annual_energy, simulate, size_for_npv
+from solar.household.uncertainty import monte_carlo
+from solar.resources import DATA_DIR
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = DATA_DIR
 TARGET_MS = 15.0
 
 

@@ -49,12 +49,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_build import TARGET_RSS_MB, TARGET_SECONDS, run_isolated
 from synthetic import synthetic_district
 
+from solar.resources import DATA_DIR
+
 # Tregenza's sky patches: altitude of each band's centre [°] and patches in the band.
 TREGENZA_BANDS = ((6, 30), (18, 30), (30, 24), (42, 24), (54, 18), (66, 12), (78, 6), (90, 1))
 LENS = (50.43, 2.83)  # latitude, longitude of Lens [°]
 N_SECTORS = 72
 REPO = Path(__file__).resolve().parents[1]
-TMY = REPO / "data/weather/tmy_50.911_3.192_2005_2020.csv"  # PVGIS typical year near Lens
+TMY = DATA_DIR / "weather" / "tmy_50.911_3.192_2005_2020.csv"  # PVGIS typical year near Lens
 TARGET_UMEP_RATIO = 12.0  # the full build against UMEP's 145 patches (issue 3)
 FULL_BUILD = "full build (not in total)"
 

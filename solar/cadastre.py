@@ -136,7 +136,7 @@ def encode_profile(specific_kwh_per_kwc: np.ndarray) -> bytes:
     Examples
     --------
     >>> profile = np.zeros(8760); profile[12] = 0.61234
-    >>> float(decode_profile(encode_profile(profile))[12])
+    >>> round(float(decode_profile(encode_profile(profile))[12]), 6)
     0.6123
     """
     values = np.asarray(specific_kwh_per_kwc, dtype=np.float64)

@@ -22,13 +22,14 @@ from pathlib import Path
 from rasterio.crs import CRS
 
 from solar import addresses, cadastre
-from solar.build import DATA_DIR, BuildOptions, BuildSummary, Progress, build_cadastre
+from solar.build import BuildOptions, BuildSummary, Progress, build_cadastre
 from solar.footprints import footprints_from_classes, read_footprints, write_footprints
+from solar.resources import LIDAR_DIR
 from solar.surface import rasterize_laz
 
-DEMO_DIR = DATA_DIR.parent / "build" / "demo"
+DEMO_DIR = Path("build") / "demo"
 DEMO_CADASTRE = DEMO_DIR / "cadastre.gpkg"
-LIDAR = DATA_DIR / "lidar"
+LIDAR = LIDAR_DIR
 MONTPELLIER = LIDAR / "ign_lidarhd_montpellier_77055_627760"
 
 

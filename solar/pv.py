@@ -22,7 +22,6 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pvlib
@@ -30,8 +29,9 @@ import shapely
 from numpy.typing import ArrayLike
 
 from solar.errors import InputError
+from solar.resources import MODULES
 
-DEFAULT_MODULES = Path(__file__).parents[1] / "data" / "modules.toml"
+DEFAULT_MODULES = MODULES
 """The module catalogue."""
 
 SYSTEM_LOSS_BREAKDOWN = {
@@ -66,6 +66,35 @@ MODULE_GAP = 0.02
 FLAT_MODULE_TILT = 10.0
 """Tilt of modules racked on a flat roof, facing south: the usual ballasted systems, low
 enough for wind loads and self-shading, steep enough to self-clean. [°]"""
+
+FLAT_MODULE_AZIMUTH = 180.0
+"""Azimuth of modules racked on a flat roof: due south. [°]"""
+
+
+def module_plane(surface_tilt: float, surface_azimuth: float | None) -> tuple[float, float]:
+    """The plane modules lie in on a roof face: the face itself, or racks on a flat roof.
+
+    Parameters
+    ----------
+    surface_tilt : float
+        Tilt of the face from horizontal. [°]
+    surface_azimuth : float or None
+        Azimuth of the face, clockwise from north; None (or NaN) on a flat face. [°]
+
+    Returns
+    -------
+    tuple of float
+        Module tilt and module azimuth. [°]
+
+    >>> module_plane(35.0, 200.0)
+    (35.0, 200.0)
+    >>> module_plane(2.0, None)
+    (10.0, 180.0)
+    """
+    if surface_azimuth is None or math.isnan(surface_azimuth):
+        return FLAT_MODULE_TILT, FLAT_MODULE_AZIMUTH
+    return float(surface_tilt), float(surface_azimuth) % 360.0
+
 
 ARTOIS_LATITUDE = 50.45
 """Latitude of Lens, the default for the flat-roof row spacing. [°]"""
@@ -277,8 +306,7 @@ def layout_modules(
     (20, 'landscape', 8.5)
     """
     flat = surface_azimuth is None or math.isnan(surface_azimuth)
-    tilt = FLAT_MODULE_TILT if flat else float(surface_tilt)
-    azimuth = 180.0 if flat or surface_azimuth is None else float(surface_azimuth) % 360.0
+    tilt, azimuth = module_plane(surface_tilt, surface_azimuth)
     empty = Layout(0, "portrait", tilt, azimuth, 0.0, shapely.MultiPolygon())
     if usable is None:
         return empty

@@ -48,9 +48,6 @@ import pvlib
 
 from solar.errors import InputError
 
-DEFAULT_WEATHER = Path(__file__).parents[1] / "data" / "weather" / "tmy_50.811_3.310_2005_2020.csv"
-"""PVGIS TMY 2005-2020 at 50.811N 3.310E, the default weather of the Artois."""
-
 PVGIS_IRRADIANCE_OFFSET = 10.0 / 60.0
 """Instant of a PVGIS irradiance value after its ``HH:00`` label, when the file does not say.
 Fitted on the default file (see the module docstring). [h]"""
@@ -155,6 +152,7 @@ def read_weather(
 
     Examples
     --------
+    >>> from solar.resources import DEFAULT_WEATHER
     >>> w = read_weather(DEFAULT_WEATHER)
     >>> len(w.data), str(w.data.index.tz), int(w.data.index.year[0])
     (8760, 'UTC', 2023)

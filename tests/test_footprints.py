@@ -15,9 +15,10 @@ from rasterio.crs import CRS
 
 from solar.errors import InputError
 from solar.footprints import Footprint, FootprintSet, read_footprints, select_within
+from solar.resources import DATA_DIR
 from tests import geometries as g
 
-DATA = Path(__file__).parents[1] / "data" / "lidar"
+DATA = DATA_DIR / "lidar"
 DELFT_BGT = DATA / "delft_ahn3" / "bgt_pand.sqlite"
 BURGUNDY = DATA / "ign_lidarhd_burgundy_870000_6618000"
 BURGUNDY_SHP = BURGUNDY / "870000_6618000.subset.postIA.shp"

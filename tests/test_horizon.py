@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,8 +20,9 @@ from solar.horizon import (
     pixel_sky_view,
     sky_view,
 )
+from solar.resources import DATA_DIR
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = DATA_DIR
 MONTPELLIER_DSM = (
     DATA
     / "lidar/ign_lidarhd_montpellier_77055_627760/DSM_test_data_77055_627760_LA93_IGN69_50CM.tif"

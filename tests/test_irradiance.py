@@ -9,7 +9,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from solar.irradiance import PlaneOfArray, Shading, optimal_orientation, poa_irradiance
-from solar.weather import DEFAULT_WEATHER, Weather, read_weather, solar_position
+from solar.resources import DEFAULT_WEATHER
+from solar.weather import Weather, read_weather, solar_position
 
 # (tilt, azimuth): south 35°, flat (NaN), north 40°, west wall, east 20°, SSW 60°.
 PLANES = [(35.0, 180.0), (12.0, np.nan), (40.0, 0.0), (90.0, 270.0), (20.0, 100.0), (60.0, 200.0)]

@@ -16,7 +16,8 @@ from numpy.testing import assert_allclose
 from solar import pv
 from solar.errors import InputError
 from solar.irradiance import poa_irradiance
-from solar.weather import DEFAULT_WEATHER, Weather, read_weather, solar_position
+from solar.resources import DEFAULT_WEATHER
+from solar.weather import Weather, read_weather, solar_position
 
 MODULE = pv.Module("test", length=1.722, width=1.134, pdc0=425.0, gamma_pdc=-0.003)
 COS35 = math.cos(math.radians(35.0))  # 0.819152

@@ -13,17 +13,17 @@ import dataclasses
 import math
 import statistics
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
 from numpy.testing import assert_allclose
 
+from solar.resources import DATA_DIR
 from solar.roofs import RoofFace, horn_gradient, plane_orientation, segment_roofs
 from tests import scenes
 
-DELFT = Path(__file__).parents[1] / "data" / "lidar" / "delft_ahn3"
+DELFT = DATA_DIR / "lidar" / "delft_ahn3"
 
 
 def _azimuth_error(a: float, b: float) -> float:

@@ -23,7 +23,8 @@ from affine import Affine
 
 from solar import build
 from solar.cadastre import Cadastre
-from solar.weather import DEFAULT_WEATHER, Weather, read_weather, solar_position
+from solar.resources import DEFAULT_WEATHER
+from solar.weather import Weather, read_weather, solar_position
 from tests import scenes
 
 TILT = 35.0

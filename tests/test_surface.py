@@ -15,9 +15,10 @@ from rasterio.windows import Window
 
 from solar import surface as surface_module
 from solar.errors import InputError
+from solar.resources import DATA_DIR
 from solar.surface import rasterize_laz, read_dsm
 
-DATA = Path(__file__).parents[1] / "data" / "lidar"
+DATA = DATA_DIR / "lidar"
 MONTPELLIER = DATA / "ign_lidarhd_montpellier_77055_627760"
 MONTPELLIER_DSM = MONTPELLIER / "DSM_test_data_77055_627760_LA93_IGN69_50CM.tif"
 MONTPELLIER_LAZ = MONTPELLIER / "test_data_77055_627760_LA93_IGN69.laz"

@@ -11,7 +11,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from solar.errors import InputError
-from solar.weather import DEFAULT_WEATHER, Weather, read_weather, solar_position
+from solar.resources import DEFAULT_WEATHER
+from solar.weather import Weather, read_weather, solar_position
 
 HEADER = "time(UTC),T2m,RH,G(h),Gb(n),Gd(h),IR(h),WS10m,WD10m,SP"
 

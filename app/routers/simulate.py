@@ -1,6 +1,6 @@
 """Simulate a project for a household: self-consumption, economics, uncertainty, sizing.
 
-Both endpoints run :func:`solar.simulation.simulate_project`; they differ in where the
+Both endpoints run :func:`solar.household.project.simulate_project`; they differ in where the
 load comes from: an Enedis standard profile described in JSON, or the resident's own
 Linky export uploaded as a file.
 
@@ -32,9 +32,9 @@ from app.models import ErrorBody, LinkyForm, ProjectIn, SimulationRequest, Simul
 from solar.addresses import AddressIndex
 from solar.cadastre import Cadastre
 from solar.errors import InputError, NoBuildingAtAddress, NotFound, PayloadTooLarge
-from solar.loadcurves import HouseholdOptions, LinkyCurve, read_linky, standard_profile
-from solar.simulation import Site, simulate_project
-from solar.uncertainty import Spreads
+from solar.household.loadcurves import HouseholdOptions, LinkyCurve, read_linky, standard_profile
+from solar.household.project import Site, simulate_project
+from solar.household.uncertainty import Spreads
 
 router = APIRouter(
     prefix="/api/v1/simulate",

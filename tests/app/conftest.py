@@ -34,11 +34,12 @@ from solar.addresses import Address, make_label, read_ban, write_ban_csv
 from solar.build import build_from_surface
 from solar.cadastre import merge_cadastres
 from solar.footprints import Footprint, read_footprints, select_within
+from solar.resources import DATA_DIR
 from solar.surface import Surface, rasterize_laz
 from tests import scenes
 
 LAMBERT93 = CRS.from_epsg(2154)
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = DATA_DIR
 BURGUNDY = DATA / "lidar" / "ign_lidarhd_burgundy_870000_6618000"
 BURGUNDY_LAZ = BURGUNDY / "870000_6618000.subset.postValidation.laz"
 BURGUNDY_FOOTPRINTS = BURGUNDY / "870000_6618000.subset.postIA.shp"

@@ -14,7 +14,7 @@ import solar
 from app.main import create_app
 from app.settings import Settings
 from solar.cadastre import Cadastre
-from solar.weather import DEFAULT_WEATHER
+from solar.resources import DEFAULT_WEATHER
 from tests.app.conftest import N_ADDRESSES
 
 TO_WGS84 = pyproj.Transformer.from_crs(2154, 4326, always_xy=True)

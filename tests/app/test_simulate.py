@@ -20,11 +20,12 @@ from app.routers.simulate import FORM_OVERHEAD_BYTES, _capped
 from app.settings import Settings
 from solar.cadastre import Cadastre
 from solar.errors import PayloadTooLarge
-from solar.loadcurves import HouseholdOptions
+from solar.household.loadcurves import HouseholdOptions
 from solar.pv import WORTH_EQUIPPING
+from solar.resources import DATA_DIR
 from tests.app.conftest import NO_BUILDING_ADDRESS
 
-LINKY = Path(__file__).resolve().parents[2] / "data" / "load" / "linky_example" / "consoexemple.csv"
+LINKY = DATA_DIR / "load" / "linky_example" / "consoexemple.csv"
 #: The example's own figure (data/load/README.md): 7,303 kWh over its year.
 LINKY_KWH = 7303.0
 #: One rounding step of the response's energies. [kWh]
@@ -289,7 +290,7 @@ def test_solar_water_heater_on_the_best_face(client: TestClient, cadastre_path: 
     heater = simulate(client, persons=4)["solar_water_heater"]
     faces = Cadastre(cadastre_path).faces("BAT_GABLE_A")
     assert heater["face_id"] == max(faces, key=lambda f: f["irradiation_kwh_m2_yr"])["face_id"]
-    # 50 L per person and day, one day of storage, 1 m² per 50 L (solar.solarthermal)
+    # 50 L per person and day, one day of storage, 1 m² per 50 L (solar.household.solarthermal)
     assert heater["collector_area_m2"] == 4.0
     assert heater["tank_l"] == 200.0
     assert 0.3 < heater["solar_fraction"] < 0.9

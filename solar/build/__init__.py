@@ -34,11 +34,11 @@ import solar
 from solar import cadastre, horizon, irradiance, pv, roofs
 from solar.errors import InputError
 from solar.footprints import Footprint, footprints_from_classes, read_footprints, select_within
+from solar.resources import COMMUNES, DEFAULT_WEATHER
 from solar.surface import Surface, dsm_extent, laz_extent, rasterize_laz, read_dsm
-from solar.weather import DEFAULT_WEATHER, Weather, read_weather, solar_position
+from solar.weather import Weather, read_weather, solar_position
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-DEFAULT_COMMUNES = DATA_DIR / "territory" / "communes-mbm.geojson"
+DEFAULT_COMMUNES = COMMUNES
 
 #: Faces processed together: their hourly arrays take about 0.5 MB a face.
 FACE_BLOCK = 2000

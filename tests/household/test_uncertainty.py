@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pvlib
 import pytest
 
-from solar.economics import TariffTable
-from solar.loadcurves import standard_profile
-from solar.selfconsumption import Battery, annual_energy
-from solar.uncertainty import (
+from solar.household.economics import TariffTable
+from solar.household.loadcurves import standard_profile
+from solar.household.selfconsumption import Battery, annual_energy
+from solar.household.uncertainty import (
     ORIENTATION_FACTOR,
     Spreads,
     _interpolate,
     monte_carlo,
     orientation_factor,
 )
+from solar.resources import DATA_DIR
 
-WEATHER = Path(__file__).parents[1] / "data" / "weather" / "tmy_50.811_3.310_2005_2020.csv"
+WEATHER = DATA_DIR / "weather" / "tmy_50.811_3.310_2005_2020.csv"
 CALENDAR = pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC")
 POSITION = pvlib.solarposition.get_solarposition(CALENDAR + pd.Timedelta("30min"), 50.811, 3.310)
 ELEVATION = np.clip(np.sin(np.radians(POSITION["apparent_elevation"].to_numpy())), 0, None)

@@ -45,9 +45,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solar import economics
 from solar.errors import InputError
-from solar.selfconsumption import Battery, annual_energy
+from solar.household import economics
+from solar.household.selfconsumption import Battery, annual_energy
 
 #: Tilts [°] and azimuths [°, clockwise from north] of :data:`ORIENTATION_FACTOR`.
 ORIENTATION_TILTS = np.arange(0.0, 90.1, 5.0)
@@ -300,13 +300,13 @@ def monte_carlo(
         (8760,) nominal hourly load. [kWh]
     kwc : float
         Installation size. [kWc]
-    tariffs : solar.economics.Tariffs
-        For that size, from :meth:`solar.economics.TariffTable.at`.
+    tariffs : solar.household.economics.Tariffs
+        For that size, from :meth:`solar.household.economics.TariffTable.at`.
     surface_tilt, surface_azimuth : float or array_like
         Orientation of each face that produces. [°]
     face_weights : array_like, optional
         Share of the production of each face (summing to 1); equal by default.
-    battery : solar.selfconsumption.Battery, optional
+    battery : solar.household.selfconsumption.Battery, optional
     spreads : Spreads, optional
         :class:`Spreads` defaults when omitted.
     nominal_losses : float

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solar import economics
 from solar.errors import InputError
-from solar.loadcurves import HouseholdOptions, standard_profile
-from solar.selfconsumption import (
+from solar.household import economics
+from solar.household.loadcurves import HouseholdOptions, standard_profile
+from solar.household.selfconsumption import (
     Battery,
     annual_energy,
     production_for_modules,

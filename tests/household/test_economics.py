@@ -6,12 +6,12 @@ import dataclasses
 import datetime as dt
 import math
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from solar.economics import (
+from solar.errors import InputError
+from solar.household.economics import (
     DEFAULT_PATH,
     Tariffs,
     TariffTable,
@@ -21,8 +21,7 @@ from solar.economics import (
     npv,
     payback,
 )
-from solar.errors import InputError
-from solar.selfconsumption import AnnualEnergy
+from solar.household.selfconsumption import AnnualEnergy
 
 TABLE = TariffTable.load()
 D = dt.date
@@ -280,7 +279,3 @@ def test_contract_end_and_horizon():
 def test_evaluate_refuses_tariffs_of_another_size():
     with pytest.raises(InputError):
         evaluate(3.0, ENERGY, TABLE.at(D(2026, 2, 1), 6.0))
-
-
-def test_default_table_path_is_in_the_repository():
-    assert Path(__file__).parents[1] / "data" / "tariffs.toml" == DEFAULT_PATH

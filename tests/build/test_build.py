@@ -23,10 +23,11 @@ from solar import build, pv
 from solar.cadastre import Cadastre
 from solar.errors import InputError
 from solar.footprints import Footprint
+from solar.resources import DATA_DIR
 from solar.surface import Surface
 from tests import scenes
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = DATA_DIR
 DELFT = DATA / "lidar" / "delft_ahn3"
 DELFT_LAZ = [DELFT / "ahn3_cropped_1.laz", DELFT / "ahn3_cropped_2.laz"]
 BURGUNDY = DATA / "lidar" / "ign_lidarhd_burgundy_870000_6618000"

@@ -1,7 +1,7 @@
 """Hourly self-consumption balance of a roof's production against a household's load.
 
 All series are float64 arrays of 8760 hourly energies [kWh] on the weather calendar
-(UTC 2023, value ``h`` = energy over ``[h, h + 1)``); see :mod:`solar.loadcurves`.
+(UTC 2023, value ``h`` = energy over ``[h, h + 1)``); see :mod:`solar.household.loadcurves`.
 
 Definitions (French usage: "taux d'autoconsommation" and "taux d'autoproduction")
 ---------------------------------------------------------------------------------
@@ -36,8 +36,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from solar import economics
 from solar.errors import InputError
+from solar.household import economics
 
 HOURS_PER_YEAR = 8760
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
@@ -487,7 +487,7 @@ def size_for_npv(
         (8760,) hourly consumption. [kWh]
     module_kwc : float
         Peak power of one module. [kWc]
-    table : solar.economics.TariffTable
+    table : solar.household.economics.TariffTable
     date : datetime.date
         Date of the connection request, which sets the tariffs.
     battery : Battery, optional
@@ -496,7 +496,7 @@ def size_for_npv(
     discount_rate : float, optional
         [yr-1] The table's assumption by default.
     reduced_vat_eligible : bool
-        See :meth:`solar.economics.TariffTable.at`.
+        See :meth:`solar.household.economics.TariffTable.at`.
 
     Returns
     -------

@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 
 from solar.errors import InputError
+from solar.resources import ENEDIS_PROFILES
 
 HOURS_PER_YEAR = 8760
-PROFILE_DIR = Path(__file__).resolve().parents[1] / "data" / "load" / "enedis_profiles"
+PROFILE_DIR = ENEDIS_PROFILES
 TIMEZONE = "Europe/Paris"
 
 #: Electric-vehicle charging by default: 12,000 km/yr at 17 kWh/100 km is 2,040 kWh, rounded.

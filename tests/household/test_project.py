@@ -9,14 +9,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from solar import economics, simulation
 from solar.build import build_from_surface
 from solar.cadastre import Cadastre
 from solar.errors import InputError, NotFound
-from solar.loadcurves import standard_profile
+from solar.household import economics
+from solar.household import project as simulation
+from solar.household.loadcurves import standard_profile
+from solar.household.uncertainty import Spreads
 from solar.pv import WORTH_EQUIPPING
-from solar.uncertainty import Spreads
-from solar.weather import DEFAULT_WEATHER
+from solar.resources import DEFAULT_WEATHER
 from tests import scenes
 
 LOAD = standard_profile("RES1", 4500.0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,9 +10,10 @@ import pvlib
 import pytest
 
 from solar.errors import InputError
-from solar.solarthermal import Collector, mains_temperature, simulate_cesi, size_cesi
+from solar.household.solarthermal import Collector, mains_temperature, simulate_cesi, size_cesi
+from solar.resources import DATA_DIR
 
-WEATHER = Path(__file__).parents[1] / "data" / "weather"
+WEATHER = DATA_DIR / "weather"
 CALENDAR = pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC")
 
 

@@ -9,20 +9,20 @@ the domain modules, in this order:
    the same faces as the building's totals in the cadastre.
 2. **Modules.** ``n_modules`` (or ``kwc``, rounded to whole modules) placed on the best
    faces first, those of highest annual yield per module
-   (:func:`solar.selfconsumption.production_for_modules`). By default every module of
+   (:func:`solar.household.selfconsumption.production_for_modules`). By default every module of
    those faces, up to the largest size with a surplus tariff (100 kWc, S21).
 3. **Balance**, hour by hour against the household's load, with an optional battery
-   (:meth:`solar.selfconsumption.Battery.from_capacity`): see
-   :mod:`solar.selfconsumption` for the identities.
-4. **Economics** at the tariff date (:mod:`solar.economics`). No module means no
+   (:meth:`solar.household.selfconsumption.Battery.from_capacity`): see
+   :mod:`solar.household.selfconsumption` for the identities.
+4. **Economics** at the tariff date (:mod:`solar.household.economics`). No module means no
    installation: capex, prime, savings and revenue are 0, payback, IRR and LCOE undefined.
 5. **Uncertainty**: P10 / P50 / P90 by the seeded Monte Carlo of
-   :mod:`solar.uncertainty`.
+   :mod:`solar.household.uncertainty`.
 6. **Sizing advice** on the same faces, load and battery: the size of highest NPV, the
    largest size that still uses at least :data:`SELF_CONSUMPTION_TARGET` of its production
    at home, and the smallest that covers :data:`SELF_SUFFICIENCY_TARGET` of the load.
 7. **Solar water heater** (CESI) for the household on the building's best face
-   (:mod:`solar.solarthermal`), as French cadastres show both options.
+   (:mod:`solar.household.solarthermal`), as French cadastres show both options.
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solar import economics, pv, selfconsumption, solarthermal, uncertainty
+from solar import pv
 from solar.cadastre import HOURS_PER_YEAR, Cadastre
 from solar.errors import InputError
+from solar.household import economics, selfconsumption, solarthermal, uncertainty
 from solar.pv import WORTH_EQUIPPING
-from solar.weather import DEFAULT_WEATHER, read_weather
+from solar.resources import DEFAULT_WEATHER
+from solar.weather import read_weather
 
 #: Self-consumption rate the "largest mostly self-consumed" size keeps. [-] Beyond it,
 #: most of each added kWh is sold at the surplus tariff (4 c€/kWh up to 9 kWc since
@@ -83,7 +85,7 @@ class Site:
 
     Attributes
     ----------
-    tariffs : solar.economics.TariffTable
+    tariffs : solar.household.economics.TariffTable
     temp_air_monthly : tuple of float
         (12,) mean air temperature of the cadastre's weather. [°C]
     system_losses : float
@@ -126,7 +128,7 @@ def _build_provenance(provenance: Mapping[str, Any]) -> Mapping[str, Any]:
     return provenance
 
 
-#: Plain names of the tables of :class:`solar.economics.TariffTable`, for messages.
+#: Plain names of the tables of :class:`solar.household.economics.TariffTable`, for messages.
 _TABLE_NAMES = {
     "oa_surplus": "surplus purchase tariff",
     "prime_schedule": "payment of the self-consumption prime",
@@ -171,7 +173,7 @@ def _surplus_periods(path: Path) -> tuple[SurplusPeriod, ...]:
 def surplus_period(table: economics.TariffTable, date: dt.date) -> SurplusPeriod:
     """The OA surplus row in force at ``date``, or the last one when ``date`` is later.
 
-    The same rule as :meth:`solar.economics.TariffTable.at`, which does not say which
+    The same rule as :meth:`solar.household.economics.TariffTable.at`, which does not say which
     row it used.
     """
     periods = _surplus_periods(table.path)
@@ -188,7 +190,7 @@ class SizingAdvice:
 
     Attributes
     ----------
-    best_npv : solar.selfconsumption.SizingResult
+    best_npv : solar.household.selfconsumption.SizingResult
         The number of modules of highest NPV over the project's horizon; 0 modules when
         no size pays back.
     largest_mostly_self_consumed : SizingResult or None
@@ -224,9 +226,9 @@ class ProjectResult:
         Peak power installed. [kWc]
     module_kwc : float
         Peak power of one module. [kWc]
-    balance : solar.selfconsumption.Balance
+    balance : solar.household.selfconsumption.Balance
         The year-1 hourly balance.
-    economics : solar.economics.Economics
+    economics : solar.household.economics.Economics
         Over ``years``; all zero without a module.
     surplus_period : SurplusPeriod
         The OA surplus row used.
@@ -235,9 +237,9 @@ class ProjectResult:
         taken.
     tariffs_message : str or None
         Says so in plain words when ``tariffs_stale``.
-    uncertainty : solar.uncertainty.Uncertainty
+    uncertainty : solar.household.uncertainty.Uncertainty
     sizing : SizingAdvice
-    water_heater : solar.solarthermal.SolarWaterHeater or None
+    water_heater : solar.household.solarthermal.SolarWaterHeater or None
         None when the building has no face.
     water_heater_face_id : str or None
         The face the collector was placed on.
@@ -292,7 +294,7 @@ def _allocation(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Modules per face when ``n_modules`` fill the best faces first, and the ranking.
 
-    The rule of :func:`solar.selfconsumption.production_for_modules`, which returns only
+    The rule of :func:`solar.household.selfconsumption.production_for_modules`, which returns only
     the production: faces with modules ranked by annual yield per module, stable on ties.
     """
     taken = np.zeros(modules.size, dtype=np.int64)
@@ -437,7 +439,7 @@ def simulate_project(
     building_id : str
     load_kwh : array_like
         (8760,) the household's hourly load on the weather calendar
-        (:func:`solar.loadcurves.standard_profile` or a :class:`LinkyCurve`'s ``hourly``).
+        (:func:`solar.household.loadcurves.standard_profile` or a :class:`LinkyCurve`'s ``hourly``).
         [kWh]
     site : Site
         Tariffs and climate of the cadastre.
@@ -456,7 +458,7 @@ def simulate_project(
         Horizon of the economics. [yr]
     persons : int
         Household size, for the solar water heater.
-    spreads : solar.uncertainty.Spreads, optional
+    spreads : solar.household.uncertainty.Spreads, optional
         Uncertain inputs; :class:`Spreads` defaults (use
         :meth:`Spreads.for_measured_load` with a Linky curve).
     n_samples, seed : int

@@ -39,8 +39,9 @@ import numpy as np
 from scipy.optimize import brentq
 
 from solar.errors import InputError
+from solar.resources import TARIFFS
 
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "tariffs.toml"
+DEFAULT_PATH = TARIFFS
 _TABLES = (
     "oa_surplus",
     "prime_schedule",
@@ -61,7 +62,7 @@ _ASSUMPTIONS = (
 
 
 class AnnualEnergyLike(Protocol):
-    """What :func:`evaluate` reads from a balance (see :mod:`solar.selfconsumption`)."""
+    """What :func:`evaluate` reads from a balance (see :mod:`solar.household.selfconsumption`)."""
 
     @property
     def production_kwh(self) -> float: ...
@@ -586,7 +587,7 @@ def evaluate(
     kwc : float
         Installation size. [kWc]
     balance : Balance or AnnualEnergy
-        Year-1 energies (:func:`solar.selfconsumption.simulate`).
+        Year-1 energies (:func:`solar.household.selfconsumption.simulate`).
     tariffs : Tariffs
         From :meth:`TariffTable.at` for the same ``kwc``.
     years : int

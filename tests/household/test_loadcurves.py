@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from solar.errors import InputError
-from solar.loadcurves import HouseholdOptions, read_linky, standard_profile
+from solar.household.loadcurves import HouseholdOptions, read_linky, standard_profile
+from solar.resources import DATA_DIR
 
-DATA = Path(__file__).parents[1] / "data" / "load"
+DATA = DATA_DIR / "load"
 LINKY_EXAMPLE = DATA / "linky_example" / "consoexemple.csv"
 CALENDAR = pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC")
 LOCAL = CALENDAR.tz_convert("Europe/Paris")
