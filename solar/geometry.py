@@ -1,7 +1,8 @@
 """Small geometry helpers shared by the readers, the roof faces and the module layout.
 
 >>> import shapely
->>> mixed = shapely.GeometryCollection([shapely.box(0, 0, 2, 1), shapely.LineString([(3, 0), (4, 0)])])
+>>> line = shapely.LineString([(3, 0), (4, 0)])
+>>> mixed = shapely.GeometryCollection([shapely.box(0, 0, 2, 1), line])
 >>> polygonal_part(mixed).area
 2.0
 >>> polygonal_part(shapely.Point(0, 0)).is_empty
