@@ -35,7 +35,7 @@ from app.models import (
     TariffsUsed,
     UncertaintyOut,
 )
-from solar.cadastre import BUILDING_FIELDS, FACE_FIELDS, Cadastre
+from solar.cadastre import BUILDING_FIELDS, FACE_FIELDS, BuildingRecord, Cadastre
 from solar.household.loadcurves import LinkyCurve
 from solar.household.project import ProjectResult
 from solar.household.selfconsumption import SizingResult
@@ -71,11 +71,11 @@ def address_records(cadastre: Cadastre, projector: Projector) -> list[dict[str, 
     rows = cadastre.addresses()
     if not rows:
         return []
-    points = np.asarray([r["geometry"] for r in rows], dtype=object)
+    points = np.array([r.geometry for r in rows], dtype=object)
     lons, lats = projector.points_to_wgs84(shapely.get_x(points), shapely.get_y(points))
     records = []
     for row, lon, lat in zip(rows, lons.tolist(), lats.tolist(), strict=True):
-        record = {k: row.get(k) for k in ADDRESS_KEYS}
+        record: dict[str, Any] = {k: getattr(row, k) for k in ADDRESS_KEYS if hasattr(row, k)}
         record["lon"], record["lat"] = lon, lat
         records.append(record)
     return records
@@ -122,23 +122,21 @@ class BuildingDocuments:
 
 
 def building_solar(
-    cadastre: Cadastre, projector: Projector, building: Mapping[str, Any]
+    cadastre: Cadastre, projector: Projector, building: BuildingRecord
 ) -> BuildingSolar:
     """A building record with its faces, all geometry in WGS84."""
-    faces = cadastre.faces(building["building_id"])
-    footprint, *outlines = projector.geojson(
-        [building["geometry"], *(f["geometry"] for f in faces)]
-    )
+    faces = cadastre.faces(building.building_id)
+    footprint, *outlines = projector.geojson([building.geometry, *(f.geometry for f in faces)])
     return BuildingSolar.model_validate(
         {
-            **{k: building.get(k) for k in BUILDING_FIELDS},
+            **{k: getattr(building, k) for k in BUILDING_FIELDS},
             "footprint": footprint,
             "faces": [
                 RoofFace.model_validate(
                     {
-                        **{k: face.get(k) for k in FACE_FIELDS},
-                        "production_monthly_kwh": face["production_monthly_kwh"],
-                        "irradiation_monthly_kwh_m2": face["irradiation_monthly_kwh_m2"],
+                        **{k: getattr(face, k) for k in FACE_FIELDS},
+                        "production_monthly_kwh": face.production_monthly_kwh,
+                        "irradiation_monthly_kwh_m2": face.irradiation_monthly_kwh_m2,
                         "geometry": outline,
                     }
                 )
@@ -162,14 +160,14 @@ def roof_collection(
     faces = cadastre.faces_in_bbox(bounds, limit + 1)
     truncated = len(faces) > limit
     faces = faces[:limit]
-    geometries = projector.geojson([f["geometry"] for f in faces])
+    geometries = projector.geojson([f.geometry for f in faces])
     return RoofCollection(
         features=[
             RoofFeature.model_validate(
                 {
-                    "id": face["face_id"],
+                    "id": face.face_id,
                     "geometry": geometry,
-                    "properties": RoofProperties.model_validate(face),
+                    "properties": RoofProperties.model_validate(face, from_attributes=True),
                 }
             )
             for face, geometry in zip(faces, geometries, strict=True)

@@ -388,8 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cadastre_path = synthetic_cadastre(Path(tmp) / "bench.gpkg")
             print(f"synthetic cadastre written in {time.perf_counter() - start:.1f} s")
         cadastre = Cadastre(cadastre_path)
-        addresses = [a for a in cadastre.addresses() if a["building_id"] is not None]
-        building_ids = sorted({a["building_id"] for a in addresses})
+        addresses = [a for a in cadastre.addresses() if a.building_id is not None]
+        building_ids = sorted({a.building_id for a in addresses if a.building_id})
         summary = cadastre.summary()
         print(
             f"cadastre {cadastre_path}: {summary['buildings']} buildings, {summary['faces']} "

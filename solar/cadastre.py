@@ -26,7 +26,7 @@ import threading
 import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,8 @@ import shapely
 from pyproj import Transformer
 from rasterio.crs import CRS
 
+from solar.calendar import HOURS_PER_YEAR
 from solar.errors import InputError, NotFound
-
-HOURS_PER_YEAR = 8760
 
 #: Profiles are stored as hourly energy per kWc, in units of PROFILE_SCALE kWh/kWc, as
 #: zlib-compressed little-endian uint16. One unit is 1e-4 kWh/kWc: the rounding error
@@ -47,46 +46,161 @@ HOURS_PER_YEAR = 8760
 PROFILE_SCALE = 1e-4
 PROFILE_ENCODING = "zlib-uint16le-1e-4-kwh-per-kwc"
 
-#: Exact column names of each layer, in the order they are written (DESIGN.md).
-BUILDING_FIELDS = (
-    "building_id",
-    "commune_insee",
-    "n_faces",
-    "usable_area_m2",
-    "panels",
-    "kwc",
-    "production_kwh_yr",
-    "specific_yield_kwh_kwc",
-    "irradiation_kwh_m2_yr",
-    "shading_loss_pct",
-    "suitability",
-)
-FACE_FIELDS = (
-    "building_id",
-    "face_id",
-    "tilt_deg",
-    "azimuth_deg",
-    "is_flat",
-    "area_m2",
-    "usable_area_m2",
-    "irradiation_kwh_m2_yr",
-    "shading_loss_pct",
-    "panels",
-    "kwc",
-    "production_kwh_yr",
-    "specific_yield_kwh_kwc",
-    "suitability",
-)
-ADDRESS_FIELDS = (
-    "address_id",
-    "label",
-    "numero",
-    "nom_voie",
-    "code_postal",
-    "code_insee",
-    "nom_commune",
-    "building_id",
-)
+#: Field metadata of a record attribute that is not a column of its layer.
+_NOT_A_COLUMN = {"column": False}
+
+
+@dataclass(frozen=True)
+class BuildingRecord:
+    """One row of the ``buildings`` layer; the field order is the layer's column order.
+
+    A building's totals count its faces worth equipping (excellent, good and fair).
+
+    Attributes
+    ----------
+    building_id : str
+        The source footprint's own id when it has one.
+    commune_insee : str or None
+        INSEE code of the commune, from the addresses or the commune polygons.
+    n_faces : int
+        Roof faces found on the building, equipped or not.
+    usable_area_m2 : float
+        Usable area of the faces worth equipping, in their own planes. [m²]
+    panels : int
+        Modules placed on those faces.
+    kwc : float
+        Peak power of those modules. [kWc]
+    production_kwh_yr : float
+        Their AC production over a typical year. [kWh yr-1]
+    specific_yield_kwh_kwc : float
+        ``production_kwh_yr / kwc``, 0 without modules. [kWh kWc-1 yr-1]
+    irradiation_kwh_m2_yr : float
+        Area-weighted irradiation of the faces worth equipping (of all faces when none
+        is), shading included. [kWh m-2 yr-1]
+    shading_loss_pct : float
+        Area-weighted annual shading loss of the same faces. [%]
+    suitability : str
+        ``excellent``, ``good``, ``fair``, ``poor`` or ``unsuitable``.
+    geometry : shapely.Polygon or shapely.MultiPolygon
+        The footprint, in the cadastre's CRS (the layer's geometry, not an attribute).
+    """
+
+    building_id: str
+    commune_insee: str | None
+    n_faces: int
+    usable_area_m2: float
+    panels: int
+    kwc: float
+    production_kwh_yr: float
+    specific_yield_kwh_kwc: float
+    irradiation_kwh_m2_yr: float
+    shading_loss_pct: float
+    suitability: str
+    geometry: shapely.Geometry = field(repr=False, metadata=_NOT_A_COLUMN)
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """One row of the ``roof_faces`` layer; the field order is the layer's column order.
+
+    Attributes
+    ----------
+    building_id, face_id : str
+        The building the face belongs to, and the face's own id (``<building_id>-<n>``).
+    tilt_deg : float
+        Tilt of the fitted plane from horizontal. [°]
+    azimuth_deg : float or None
+        Azimuth of the plane, clockwise from north (180 = south); None on a flat face. [°]
+    is_flat : bool
+        True when the face is flat; its modules are then racked (see
+        :func:`solar.pv.module_plane`) and every figure is for the racked plane.
+    area_m2 : float
+        True (sloped) area of the face. [m²]
+    usable_area_m2 : float
+        Area left for modules after setbacks, obstacles and shaded pixels. [m²]
+    irradiation_kwh_m2_yr : float
+        Irradiation received by the module plane, shading included. [kWh m-2 yr-1]
+    shading_loss_pct : float
+        Annual loss against the same plane with nothing around it. [%]
+    panels : int
+        Modules placed.
+    kwc : float
+        Their peak power. [kWc]
+    production_kwh_yr : float
+        AC production over a typical year. [kWh yr-1]
+    specific_yield_kwh_kwc : float
+        AC production per kWc installed. [kWh kWc-1 yr-1]
+    suitability : str
+        ``excellent``, ``good``, ``fair``, ``poor`` or ``unsuitable``.
+    geometry : shapely.Polygon or shapely.MultiPolygon
+        The face's outline seen from above, in the cadastre's CRS.
+    production_monthly_kwh, irradiation_monthly_kwh_m2 : tuple of float
+        Per calendar month, from the ``roof_faces_monthly`` table; empty when the record
+        was read without them. [kWh], [kWh m-2]
+    """
+
+    building_id: str
+    face_id: str
+    tilt_deg: float
+    azimuth_deg: float | None
+    is_flat: bool
+    area_m2: float
+    usable_area_m2: float
+    irradiation_kwh_m2_yr: float
+    shading_loss_pct: float
+    panels: int
+    kwc: float
+    production_kwh_yr: float
+    specific_yield_kwh_kwc: float
+    suitability: str
+    geometry: shapely.Geometry = field(repr=False, metadata=_NOT_A_COLUMN)
+    production_monthly_kwh: tuple[float, ...] = field(default=(), metadata=_NOT_A_COLUMN)
+    irradiation_monthly_kwh_m2: tuple[float, ...] = field(default=(), metadata=_NOT_A_COLUMN)
+
+
+@dataclass(frozen=True)
+class AddressRecord:
+    """One row of the ``addresses`` layer (BAN fields); the field order is the column order.
+
+    Attributes
+    ----------
+    address_id : str
+        The BAN id (``cle_interop``).
+    label : str
+        The full address as the BAN writes it.
+    numero, nom_voie, code_postal, code_insee, nom_commune : str
+        Its parts, as in the BAN.
+    building_id : str or None
+        The building under the address point; None when there is none.
+    geometry : shapely.Point
+        The address point, in the cadastre's CRS.
+    """
+
+    address_id: str
+    label: str
+    numero: str
+    nom_voie: str
+    code_postal: str
+    code_insee: str
+    nom_commune: str
+    building_id: str | None
+    geometry: shapely.Geometry = field(repr=False, metadata=_NOT_A_COLUMN)
+
+
+def columns(record_type: type[Any]) -> tuple[str, ...]:
+    """The layer columns of a record type, in the order they are written.
+
+    >>> columns(AddressRecord)[:2]
+    ('address_id', 'label')
+    >>> "geometry" in columns(FaceRecord)
+    False
+    """
+    return tuple(f.name for f in fields(record_type) if f.metadata.get("column", True))
+
+
+BUILDING_FIELDS = columns(BuildingRecord)
+FACE_FIELDS = columns(FaceRecord)
+ADDRESS_FIELDS = columns(AddressRecord)
 MONTHLY_FIELDS = ("face_id", "month", "irradiation_kwh_m2", "production_kwh")
 
 
@@ -110,6 +224,37 @@ class GeoTable:
 
     def __len__(self) -> int:
         return len(self.geometry)
+
+    @classmethod
+    def from_records(
+        cls, records: Sequence[Any], record_type: type[Any], geometry_type: str
+    ) -> GeoTable:
+        """The layer of a sequence of records of one type, columns in the record's order.
+
+        None in a numeric column (a flat face's azimuth) is written as null.
+
+        >>> point = AddressRecord("a1", "1 Rue A 62300 Lens", "1", "Rue A", "62300", "62498",
+        ...                       "Lens", None, shapely.Point(0, 0))
+        >>> table = GeoTable.from_records([point], AddressRecord, "Point")
+        >>> len(table), list(table.fields)[:2]
+        (1, ['address_id', 'label'])
+        """
+        return cls(
+            geometry=np.array([r.geometry for r in records], dtype=object),
+            fields={
+                name: _column([getattr(r, name) for r in records]) for name in columns(record_type)
+            },
+            geometry_type=geometry_type,
+        )
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    """One column: text (None kept as null), or numbers with None as NaN."""
+    if any(isinstance(v, str) for v in values) or all(v is None for v in values):
+        return np.array(values, dtype=object)
+    if any(v is None for v in values):
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return np.asarray(values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -310,6 +455,33 @@ def _geometry_from_gpkg(blob: bytes) -> shapely.Geometry:
     return shapely.from_wkb(blob[8 + envelope_bytes :])
 
 
+def _building_record(row: sqlite3.Row) -> BuildingRecord:
+    return BuildingRecord(
+        **{name: row[name] for name in BUILDING_FIELDS}, geometry=_geometry_from_gpkg(row["geom"])
+    )
+
+
+def _face_record(
+    row: sqlite3.Row,
+    production_monthly_kwh: tuple[float, ...] = (),
+    irradiation_monthly_kwh_m2: tuple[float, ...] = (),
+) -> FaceRecord:
+    values = {name: row[name] for name in FACE_FIELDS}
+    values["is_flat"] = bool(values["is_flat"])  # SQLite keeps booleans as integers
+    return FaceRecord(
+        **values,
+        geometry=_geometry_from_gpkg(row["geom"]),
+        production_monthly_kwh=production_monthly_kwh,
+        irradiation_monthly_kwh_m2=irradiation_monthly_kwh_m2,
+    )
+
+
+def _address_record(row: sqlite3.Row) -> AddressRecord:
+    return AddressRecord(
+        **{name: row[name] for name in ADDRESS_FIELDS}, geometry=_geometry_from_gpkg(row["geom"])
+    )
+
+
 class Cadastre:
     """Read-only access to a cadastre GeoPackage, safe across threads.
 
@@ -358,49 +530,39 @@ class Cadastre:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return self._con().execute(sql, params).fetchall()
 
-    @staticmethod
-    def _record(row: sqlite3.Row) -> dict[str, Any]:
-        # sqlite3.Row iterates over values, so its column names come from keys()
-        columns = row.keys()
-        record = {k: row[k] for k in columns if k not in ("fid", "geom")}
-        if "geom" in columns:
-            record["geometry"] = _geometry_from_gpkg(row["geom"])
-        if "is_flat" in record:
-            record["is_flat"] = bool(record["is_flat"])
-        return record
-
-    def building(self, building_id: str) -> dict[str, Any]:
-        """The building's fields and footprint; NotFound when the id is unknown."""
+    def building(self, building_id: str) -> BuildingRecord:
+        """The building's record; NotFound when the id is unknown."""
         rows = self._rows("SELECT * FROM buildings WHERE building_id = ?", (building_id,))
         if not rows:
             raise NotFound(f"no building with id {building_id!r}")
-        return self._record(rows[0])
+        return _building_record(rows[0])
 
-    def faces(self, building_id: str) -> list[dict[str, Any]]:
+    def faces(self, building_id: str) -> list[FaceRecord]:
         """The building's roof faces, each with its monthly production and irradiation."""
         rows = self._rows(
             "SELECT * FROM roof_faces WHERE building_id = ? ORDER BY face_id", (building_id,)
         )
-        faces = [self._record(r) for r in rows]
-        if not faces:
-            return faces
-        marks = ",".join("?" * len(faces))
-        monthly: dict[str, dict[str, list[float]]] = {
-            f["face_id"]: {"irradiation": [0.0] * 12, "production": [0.0] * 12} for f in faces
-        }
-        rows = self._rows(
-            f"SELECT * FROM roof_faces_monthly WHERE face_id IN ({marks})",
-            [f["face_id"] for f in faces],
-        )
-        for r in rows:
-            monthly[r["face_id"]]["irradiation"][r["month"] - 1] = r["irradiation_kwh_m2"]
-            monthly[r["face_id"]]["production"][r["month"] - 1] = r["production_kwh"]
-        for f in faces:
-            f["production_monthly_kwh"] = monthly[f["face_id"]]["production"]
-            f["irradiation_monthly_kwh_m2"] = monthly[f["face_id"]]["irradiation"]
-        return faces
+        if not rows:
+            return []
+        face_ids = [r["face_id"] for r in rows]
+        production = {face_id: [0.0] * 12 for face_id in face_ids}
+        irradiation = {face_id: [0.0] * 12 for face_id in face_ids}
+        for r in self._rows(
+            f"SELECT * FROM roof_faces_monthly WHERE face_id IN ({','.join('?' * len(rows))})",
+            face_ids,
+        ):
+            production[r["face_id"]][r["month"] - 1] = r["production_kwh"]
+            irradiation[r["face_id"]][r["month"] - 1] = r["irradiation_kwh_m2"]
+        return [
+            _face_record(
+                r,
+                production_monthly_kwh=tuple(production[r["face_id"]]),
+                irradiation_monthly_kwh_m2=tuple(irradiation[r["face_id"]]),
+            )
+            for r in rows
+        ]
 
-    def building_at(self, x: float, y: float) -> dict[str, Any] | None:
+    def building_at(self, x: float, y: float) -> BuildingRecord | None:
         """The building whose footprint contains the point (x, y) in the cadastre CRS."""
         rows = self._rows(
             "SELECT b.* FROM buildings b JOIN rtree_buildings_geom r ON b.fid = r.id"
@@ -409,15 +571,16 @@ class Cadastre:
         )
         point = shapely.Point(x, y)
         for row in rows:
-            record = self._record(row)
-            if record["geometry"].covers(point):
+            record = _building_record(row)
+            if record.geometry.covers(point):
                 return record
         return None
 
     def faces_in_bbox(
         self, bbox: tuple[float, float, float, float], limit: int
-    ) -> list[dict[str, Any]]:
-        """Up to ``limit`` faces whose envelope meets the bbox (xmin, ymin, xmax, ymax)."""
+    ) -> list[FaceRecord]:
+        """Up to ``limit`` faces whose envelope meets the bbox (xmin, ymin, xmax, ymax),
+        without their monthly figures."""
         xmin, ymin, xmax, ymax = bbox
         rows = self._rows(
             "SELECT f.* FROM roof_faces f JOIN rtree_roof_faces_geom r ON f.fid = r.id"
@@ -425,23 +588,22 @@ class Cadastre:
             " ORDER BY f.fid LIMIT ?",
             (xmin, xmax, ymin, ymax, limit),
         )
-        return [self._record(r) for r in rows]
+        return [_face_record(r) for r in rows]
 
-    def address(self, address_id: str) -> dict[str, Any]:
+    def address(self, address_id: str) -> AddressRecord:
         """One address; NotFound when the id is unknown."""
         if not self.has_addresses:
             raise NotFound(f"no address with id {address_id!r}")
         rows = self._rows("SELECT * FROM addresses WHERE address_id = ?", (address_id,))
         if not rows:
             raise NotFound(f"no address with id {address_id!r}")
-        return self._record(rows[0])
+        return _address_record(rows[0])
 
-    def addresses(self) -> list[dict[str, Any]]:
+    def addresses(self) -> list[AddressRecord]:
         """Every address, for building an in-memory search index."""
         if not self.has_addresses:
             return []
-        rows = self._rows("SELECT * FROM addresses ORDER BY fid")
-        return [self._record(r) for r in rows]
+        return [_address_record(r) for r in self._rows("SELECT * FROM addresses ORDER BY fid")]
 
     def profiles(self, face_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Hourly production per kWc of the given faces. [kWh kWc-1]"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -163,13 +164,13 @@ def test_reader_round_trip(written: tuple[Path, dict]) -> None:
     path, tables = written
     store = cadastre.Cadastre(path)
     building = store.building("b0")
-    assert building["kwc"] == pytest.approx(5.1)
-    assert building["geometry"].area == pytest.approx(80.0)
+    assert building.kwc == pytest.approx(5.1)
+    assert building.geometry.area == pytest.approx(80.0)
     faces = store.faces("b0")
-    assert [f["face_id"] for f in faces] == ["b0-1", "b0-2"]
-    assert faces[0]["azimuth_deg"] == 180.0
-    assert faces[0]["is_flat"] is False
-    assert faces[0]["production_monthly_kwh"] == [m * 40.0 for m in range(12)]
+    assert [f.face_id for f in faces] == ["b0-1", "b0-2"]
+    assert faces[0].azimuth_deg == 180.0
+    assert faces[0].is_flat is False
+    assert faces[0].production_monthly_kwh == tuple(m * 40.0 for m in range(12))
     profiles = store.profiles(["b0-1"])
     assert_allclose(profiles["b0-1"], tables["raw_profiles"]["b0-1"], atol=1e-4)
 
@@ -184,16 +185,16 @@ def test_unknown_ids_raise_not_found(written: tuple[Path, dict]) -> None:
 
 def test_spatial_queries_use_the_rtree(written: tuple[Path, dict]) -> None:
     store = cadastre.Cadastre(written[0])
-    assert store.building_at(X0 + 25, Y0 + 4)["building_id"] == "b1"
+    assert store.building_at(X0 + 25, Y0 + 4).building_id == "b1"
     assert store.building_at(X0 + 15, Y0 + 4) is None  # the gap between the two buildings
     hits = store.faces_in_bbox((X0 - 1, Y0 - 1, X0 + 11, Y0 + 9), limit=10)
-    assert {f["face_id"] for f in hits} == {"b0-1", "b0-2"}
+    assert {f.face_id for f in hits} == {"b0-1", "b0-2"}
     assert len(store.faces_in_bbox((X0 - 1, Y0 - 1, X0 + 100, Y0 + 9), limit=3)) == 3
 
 
 def test_addresses_and_summary(written: tuple[Path, dict]) -> None:
     store = cadastre.Cadastre(written[0])
-    assert store.address("b_00099")["building_id"] is None
+    assert store.address("b_00099").building_id is None
     assert len(store.addresses()) == 2
     summary = store.summary()
     assert summary["buildings"] == 2
@@ -271,9 +272,9 @@ def test_merge_reprojects_geometry_and_keeps_values(tmp_path: Path) -> None:
     store = cadastre.Cadastre(merged)
     assert store.crs == wgs84
     assert store.summary()["buildings"] == 3
-    lon = store.building("a0")["geometry"].centroid.x
+    lon = store.building("a0").geometry.centroid.x
     assert 2.8 < lon < 2.9  # Lens is at 2.83 E
-    assert store.building("b1")["kwc"] == pytest.approx(5.1)
+    assert store.building("b1").kwc == pytest.approx(5.1)
     assert len(store.profiles(["a0-1", "b1-2"])) == 2
     assert [p["part"] for p in store.provenance()["parts"]] == ["a.gpkg", "b.gpkg"]
 
@@ -284,3 +285,40 @@ def test_merge_refuses_colliding_ids(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="b0"):
         cadastre.merge_cadastres([first, second], tmp_path / "m.gpkg", crs=LAMBERT93)
     assert not (tmp_path / "m.gpkg").exists()
+
+
+def test_records_round_trip_through_the_geopackage(tmp_path: Path) -> None:
+    footprint = shapely.box(X0, Y0, X0 + 10, Y0 + 8)
+    building = cadastre.BuildingRecord(
+        "b0", "62498", 2, 30.5, 12, 5.1, 5200.0, 1019.6, 1150.0, 3.2, "good", footprint
+    )
+    sloped = cadastre.FaceRecord(
+        "b0", "b0-1", 35.0, 180.0, False, 48.8, 30.5, 1150.0, 3.2, 12, 5.1, 5200.0, 1019.6,
+        "good", shapely.box(X0, Y0, X0 + 10, Y0 + 4),
+    )  # fmt: skip
+    flat = cadastre.FaceRecord(
+        "b0", "b0-2", 1.2, None, True, 40.0, 0.0, 1000.0, 0.0, 0, 0.0, 0.0, 0.0,
+        "unsuitable", shapely.box(X0, Y0 + 4, X0 + 10, Y0 + 8),
+    )  # fmt: skip
+    path = cadastre.write_cadastre(
+        tmp_path / "records.gpkg",
+        crs=CRS.from_epsg(2154),
+        buildings=cadastre.GeoTable.from_records([building], cadastre.BuildingRecord, "Polygon"),
+        faces=cadastre.GeoTable.from_records([sloped, flat], cadastre.FaceRecord, "Polygon"),
+        monthly={k: np.array([]) for k in cadastre.MONTHLY_FIELDS},
+        profiles=cadastre.FaceProfiles([], []),
+        provenance={},
+    )
+    store = cadastre.Cadastre(path)
+    read = store.building("b0")
+    assert read == building
+    faces = store.faces("b0")
+    assert faces[0].production_monthly_kwh == (0.0,) * 12  # no monthly rows were written
+    unmonthly = [
+        replace(f, production_monthly_kwh=(), irradiation_monthly_kwh_m2=()) for f in faces
+    ]
+    assert unmonthly == [sloped, flat]
+    assert faces[1].azimuth_deg is None and faces[1].is_flat is True
+    assert pyogrio.read_info(path, layer="roof_faces")["fields"].tolist() == list(
+        cadastre.FACE_FIELDS
+    )

@@ -34,7 +34,7 @@ def building_at(
     building = cadastre.building_at(x, y) if math.isfinite(x) and math.isfinite(y) else None
     if building is None:
         raise NotFound(f"no building at lon={lon}, lat={lat}")
-    return documents.response(building["building_id"])
+    return documents.response(building.building_id)
 
 
 @router.get(

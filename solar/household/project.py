@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from solar import pv
-from solar.cadastre import HOURS_PER_YEAR, Cadastre
+from solar.cadastre import Cadastre, FaceRecord
+from solar.calendar import HOURS_PER_YEAR
 from solar.errors import InputError
 from solar.household import economics, selfconsumption, solarthermal, uncertainty
 from solar.pv import WORTH_EQUIPPING
@@ -266,11 +267,11 @@ class ProjectResult:
 
 
 def _candidate_faces(
-    faces: Sequence[Mapping[str, Any]], face_ids: Sequence[str] | None, building_id: str
-) -> list[Mapping[str, Any]]:
+    faces: Sequence[FaceRecord], face_ids: Sequence[str] | None, building_id: str
+) -> list[FaceRecord]:
     if face_ids is None:
-        return [f for f in faces if (f["panels"] or 0) > 0 and f["suitability"] in WORTH_EQUIPPING]
-    by_id = {f["face_id"]: f for f in faces}
+        return [f for f in faces if (f.panels or 0) > 0 and f.suitability in WORTH_EQUIPPING]
+    by_id = {f.face_id: f for f in faces}
     chosen = []
     for face_id in dict.fromkeys(face_ids):
         if face_id not in by_id:
@@ -281,11 +282,11 @@ def _candidate_faces(
     return chosen
 
 
-def _module_kwc(faces: Sequence[Mapping[str, Any]]) -> float:
+def _module_kwc(faces: Sequence[FaceRecord]) -> float:
     """Peak power of one module, from the faces that hold some; else the default module's."""
     for face in faces:
-        if (face["panels"] or 0) > 0 and (face["kwc"] or 0) > 0:
-            return float(face["kwc"]) / int(face["panels"])
+        if (face.panels or 0) > 0 and (face.kwc or 0) > 0:
+            return float(face.kwc) / int(face.panels)
     return pv.load_module().pdc0 / 1000.0
 
 
@@ -390,28 +391,28 @@ def _no_uncertainty(spreads: uncertainty.Spreads, seed: int) -> uncertainty.Unce
     )
 
 
-def _orientation(face: Mapping[str, Any]) -> tuple[float, float]:
+def _orientation(face: FaceRecord) -> tuple[float, float]:
     """Module tilt and azimuth of a face: flat roofs carry modules at 10° facing south."""
-    if face["is_flat"] or face["azimuth_deg"] is None:
+    if face.is_flat or face.azimuth_deg is None:
         return pv.FLAT_MODULE_TILT, 180.0
-    return float(face["tilt_deg"]), float(face["azimuth_deg"])
+    return float(face.tilt_deg), float(face.azimuth_deg)
 
 
 def _water_heater(
-    faces: Sequence[Mapping[str, Any]], temp_air_monthly: Sequence[float], persons: int
+    faces: Sequence[FaceRecord], temp_air_monthly: Sequence[float], persons: int
 ) -> tuple[solarthermal.SolarWaterHeater | None, str | None]:
     """The CESI on the face of highest irradiation that fits its collector."""
     if not faces:
         return None, None
     area, _ = solarthermal.size_cesi(persons)
-    fitting = [f for f in faces if (f["usable_area_m2"] or 0.0) >= area] or list(faces)
-    best = max(fitting, key=lambda f: f["irradiation_kwh_m2_yr"] or 0.0)
+    fitting = [f for f in faces if (f.usable_area_m2 or 0.0) >= area] or list(faces)
+    best = max(fitting, key=lambda f: f.irradiation_kwh_m2_yr or 0.0)
     heater = solarthermal.simulate_cesi(
-        np.asarray(best["irradiation_monthly_kwh_m2"], dtype=np.float64),
+        np.asarray(best.irradiation_monthly_kwh_m2, dtype=np.float64),
         np.asarray(temp_air_monthly, dtype=np.float64),
         persons,
     )
-    return heater, str(best["face_id"])
+    return heater, str(best.face_id)
 
 
 def simulate_project(
@@ -481,12 +482,12 @@ def simulate_project(
     faces = cadastre.faces(building_id)
     candidates = _candidate_faces(faces, face_ids, building_id)
     module_kwc = _module_kwc(faces)
-    profiles_per_kwc = cadastre.profiles([f["face_id"] for f in candidates])
-    candidates = [f for f in candidates if f["face_id"] in profiles_per_kwc]
+    profiles_per_kwc = cadastre.profiles([f.face_id for f in candidates])
+    candidates = [f for f in candidates if f.face_id in profiles_per_kwc]
     profiles = np.zeros((len(candidates), HOURS_PER_YEAR))
     for i, face in enumerate(candidates):
-        profiles[i] = profiles_per_kwc[face["face_id"]] * float(face["kwc"] or 0.0)
-    modules = np.array([int(f["panels"] or 0) for f in candidates], dtype=np.int64)
+        profiles[i] = profiles_per_kwc[face.face_id] * float(face.kwc or 0.0)
+    modules = np.array([int(f.panels or 0) for f in candidates], dtype=np.int64)
 
     warnings: list[str] = []
     table = site.tariffs
@@ -577,8 +578,8 @@ def simulate_project(
     used_ranked = [int(i) for i in ranking if taken[i] > 0]
     return ProjectResult(
         building_id=building_id,
-        face_ids=tuple(candidates[i]["face_id"] for i in used_ranked),
-        modules_per_face={candidates[i]["face_id"]: int(taken[i]) for i in used_ranked},
+        face_ids=tuple(candidates[i].face_id for i in used_ranked),
+        modules_per_face={candidates[i].face_id: int(taken[i]) for i in used_ranked},
         n_modules=n,
         kwc=installed_kwc,
         module_kwc=module_kwc,

@@ -91,13 +91,15 @@ def _round_trip(client: TestClient, cadastre_path: Path, q: str, label: str) -> 
     assert building["building_id"] == hit["building_id"]
     cadastre = Cadastre(cadastre_path)
     stored = cadastre.building(hit["building_id"])
-    assert {k: building[k] for k in BUILDING_FIELDS} == {k: stored[k] for k in BUILDING_FIELDS}
+    assert {k: building[k] for k in BUILDING_FIELDS} == {
+        k: getattr(stored, k) for k in BUILDING_FIELDS
+    }
     stored_faces = cadastre.faces(hit["building_id"])
     assert stored_faces
-    assert [f["face_id"] for f in building["faces"]] == [f["face_id"] for f in stored_faces]
+    assert [f["face_id"] for f in building["faces"]] == [f.face_id for f in stored_faces]
     for face, ref in zip(building["faces"], stored_faces, strict=True):
-        assert {k: face[k] for k in FACE_FIELDS} == {k: ref[k] for k in FACE_FIELDS}
-        assert face["production_monthly_kwh"] == ref["production_monthly_kwh"]
+        assert {k: face[k] for k in FACE_FIELDS} == {k: getattr(ref, k) for k in FACE_FIELDS}
+        assert face["production_monthly_kwh"] == list(ref.production_monthly_kwh)
         assert len(face["production_monthly_kwh"]) == 12
         assert sum(face["production_monthly_kwh"]) == pytest.approx(
             face["production_kwh_yr"], rel=1e-3

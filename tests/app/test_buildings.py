@@ -33,7 +33,7 @@ def test_building_footprint_is_rfc7946(client: TestClient, cadastre_path: Path) 
     back = shapely.transform(
         footprint, lambda xy: np.column_stack(TO_L93.transform(xy[:, 0], xy[:, 1]))
     )
-    stored = Cadastre(cadastre_path).building("BAT_GABLE_A")["geometry"]
+    stored = Cadastre(cadastre_path).building("BAT_GABLE_A").geometry
     assert shapely.hausdorff_distance(back, stored) < 0.02
     # and the stored footprint is the scene's, placed on the Lens grid
     assert shapely.hausdorff_distance(stored, LENS_BUILDINGS[0].footprint.geometry) < 1e-6

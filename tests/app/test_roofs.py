@@ -44,7 +44,7 @@ def test_roofs_in_a_box(client: TestClient, cadastre_path: Path) -> None:
     assert body["type"] == "FeatureCollection"
     assert body["truncated"] is False
     stored = Cadastre(cadastre_path).faces("BAT_GABLE_A")
-    assert sorted(f["id"] for f in body["features"]) == sorted(f["face_id"] for f in stored)
+    assert sorted(f["id"] for f in body["features"]) == sorted(f.face_id for f in stored)
     for feature in body["features"]:
         assert feature["type"] == "Feature"
         assert set(feature["properties"]) == PROPERTIES

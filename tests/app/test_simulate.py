@@ -98,12 +98,12 @@ def test_default_project_is_the_building_of_the_cadastre(
     cadastre = Cadastre(cadastre_path)
     building = cadastre.building("BAT_GABLE_A")
     faces = cadastre.faces("BAT_GABLE_A")
-    worth = [f for f in faces if f["suitability"] in WORTH_EQUIPPING and f["panels"] > 0]
-    assert sorted(result["face_ids"]) == sorted(f["face_id"] for f in worth)
-    assert result["n_modules"] == building["panels"]
-    assert result["kwc"] == pytest.approx(building["kwc"], abs=1e-3)
+    worth = [f for f in faces if f.suitability in WORTH_EQUIPPING and f.panels > 0]
+    assert sorted(result["face_ids"]) == sorted(f.face_id for f in worth)
+    assert result["n_modules"] == building.panels
+    assert result["kwc"] == pytest.approx(building.kwc, abs=1e-3)
     # the stored hourly profiles add up to the build's annual figure (uint16 rounding)
-    assert result["production_kwh_yr"] == pytest.approx(building["production_kwh_yr"], rel=5e-3)
+    assert result["production_kwh_yr"] == pytest.approx(building.production_kwh_yr, rel=5e-3)
     assert result["consumption_kwh_yr"] == pytest.approx(4500.0, abs=ROUNDING)
     assert result["battery_kwh"] == 0.0
     assert result["battery_losses_kwh_yr"] == 0.0
@@ -231,24 +231,24 @@ def test_a_date_past_the_table_is_flagged_stale(client: TestClient) -> None:
 
 def test_chosen_faces(client: TestClient, cadastre_path: Path) -> None:
     faces = Cadastre(cadastre_path).faces("BAT_GABLE_B")
-    east = max(faces, key=lambda f: f["production_kwh_yr"] / max(f["panels"], 1))
-    result = simulate(client, building_id="BAT_GABLE_B", face_ids=[east["face_id"]])
-    assert result["face_ids"] == [east["face_id"]]
-    assert result["n_modules"] == east["panels"]
-    assert result["production_kwh_yr"] == pytest.approx(east["production_kwh_yr"], rel=5e-3)
+    east = max(faces, key=lambda f: f.production_kwh_yr / max(f.panels, 1))
+    result = simulate(client, building_id="BAT_GABLE_B", face_ids=[east.face_id])
+    assert result["face_ids"] == [east.face_id]
+    assert result["n_modules"] == east.panels
+    assert result["production_kwh_yr"] == pytest.approx(east.production_kwh_yr, rel=5e-3)
 
 
 def test_modules_fill_the_best_faces_first(client: TestClient, cadastre_path: Path) -> None:
     faces = Cadastre(cadastre_path).faces("BAT_HIP_D")
-    worth = [f for f in faces if f["suitability"] in WORTH_EQUIPPING and f["panels"] > 0]
-    ranked = sorted(worth, key=lambda f: -f["specific_yield_kwh_kwc"])
+    worth = [f for f in faces if f.suitability in WORTH_EQUIPPING and f.panels > 0]
+    ranked = sorted(worth, key=lambda f: -f.specific_yield_kwh_kwc)
     best = ranked[0]
-    result = simulate(client, building_id="BAT_HIP_D", n_modules=best["panels"])
-    assert result["face_ids"] == [best["face_id"]]
-    assert result["production_kwh_yr"] == pytest.approx(best["production_kwh_yr"], rel=5e-3)
-    more = simulate(client, building_id="BAT_HIP_D", n_modules=best["panels"] + 1)
-    assert more["face_ids"] == [best["face_id"], ranked[1]["face_id"]]
-    assert more["modules_per_face"] == {best["face_id"]: best["panels"], ranked[1]["face_id"]: 1}
+    result = simulate(client, building_id="BAT_HIP_D", n_modules=best.panels)
+    assert result["face_ids"] == [best.face_id]
+    assert result["production_kwh_yr"] == pytest.approx(best.production_kwh_yr, rel=5e-3)
+    more = simulate(client, building_id="BAT_HIP_D", n_modules=best.panels + 1)
+    assert more["face_ids"] == [best.face_id, ranked[1].face_id]
+    assert more["modules_per_face"] == {best.face_id: best.panels, ranked[1].face_id: 1}
 
 
 def test_kwc_is_rounded_to_whole_modules(client: TestClient) -> None:
@@ -289,7 +289,7 @@ def test_sizing_advice_meets_its_targets(client: TestClient) -> None:
 def test_solar_water_heater_on_the_best_face(client: TestClient, cadastre_path: Path) -> None:
     heater = simulate(client, persons=4)["solar_water_heater"]
     faces = Cadastre(cadastre_path).faces("BAT_GABLE_A")
-    assert heater["face_id"] == max(faces, key=lambda f: f["irradiation_kwh_m2_yr"])["face_id"]
+    assert heater["face_id"] == max(faces, key=lambda f: f.irradiation_kwh_m2_yr).face_id
     # 50 L per person and day, one day of storage, 1 m² per 50 L (solar.household.solarthermal)
     assert heater["collector_area_m2"] == 4.0
     assert heater["tank_l"] == 200.0
@@ -394,7 +394,7 @@ def test_linky_example_gives_its_consumption(client: TestClient) -> None:
 
 def test_linky_takes_the_same_fields(client: TestClient, cadastre_path: Path) -> None:
     faces = Cadastre(cadastre_path).faces("BAT_GABLE_B")
-    ids = [f["face_id"] for f in faces]
+    ids = [f.face_id for f in faces]
     status, result = upload(
         client,
         LINKY.read_bytes(),

@@ -90,8 +90,8 @@ def test_delft_energy_is_consistent(delft: build.BuildSummary) -> None:
     profile = store.profiles([face["face_id"]])[face["face_id"]]
     assert profile.sum() == pytest.approx(face["specific_yield_kwh_kwc"], rel=1e-3)
     monthly = store.faces(face["building_id"])
-    row = next(f for f in monthly if f["face_id"] == face["face_id"])
-    assert sum(row["production_monthly_kwh"]) == pytest.approx(face["production_kwh_yr"], rel=1e-3)
+    row = next(f for f in monthly if f.face_id == face["face_id"])
+    assert sum(row.production_monthly_kwh) == pytest.approx(face["production_kwh_yr"], rel=1e-3)
 
 
 def test_building_totals_count_only_faces_worth_equipping(delft: build.BuildSummary) -> None:
@@ -343,7 +343,7 @@ def test_commune_from_the_polygons(tmp_path: Path) -> None:
         if shapely.geometry.shape(f["geometry"]).contains(shapely.Point(lon, lat))
     ]
     assert len(expected) == 1
-    assert Cadastre(summary.path).building(footprint.building_id)["commune_insee"] == expected[0]
+    assert Cadastre(summary.path).building(footprint.building_id).commune_insee == expected[0]
 
 
 # --- the command line and bad input -------------------------------------------------------

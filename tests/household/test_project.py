@@ -47,8 +47,8 @@ def faces(cadastre: Cadastre) -> list[dict[str, Any]]:
 
 def worth(faces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Faces worth equipping, best specific yield first, from the cadastre's own fields."""
-    chosen = [f for f in faces if f["suitability"] in WORTH_EQUIPPING and f["panels"] > 0]
-    return sorted(chosen, key=lambda f: -f["specific_yield_kwh_kwc"])
+    chosen = [f for f in faces if f.suitability in WORTH_EQUIPPING and f.panels > 0]
+    return sorted(chosen, key=lambda f: -f.specific_yield_kwh_kwc)
 
 
 def run(cadastre: Cadastre, site: simulation.Site, **kwargs: Any) -> simulation.ProjectResult:
@@ -75,11 +75,11 @@ def test_default_is_every_module_worth_equipping(
 ) -> None:
     result = run(cadastre, site)
     building = cadastre.building("scene")
-    assert set(result.face_ids) == {f["face_id"] for f in worth(faces)}
-    assert result.n_modules == building["panels"]
-    assert result.kwc == pytest.approx(building["kwc"], abs=1e-6)
+    assert set(result.face_ids) == {f.face_id for f in worth(faces)}
+    assert result.n_modules == building.panels
+    assert result.kwc == pytest.approx(building.kwc, abs=1e-6)
     # the hourly profiles (uint16 per kWc) against the build's own annual figures
-    assert result.balance.production_kwh == pytest.approx(building["production_kwh_yr"], rel=5e-3)
+    assert result.balance.production_kwh == pytest.approx(building.production_kwh_yr, rel=5e-3)
     assert result.warnings == ()
 
 
@@ -88,23 +88,23 @@ def test_modules_fill_the_best_faces_first(
 ) -> None:
     ranked = worth(faces)
     assert len(ranked) >= 2
-    total = sum(f["panels"] for f in ranked)
-    for n in (1, ranked[0]["panels"], ranked[0]["panels"] + 2, total):
+    total = sum(f.panels for f in ranked)
+    for n in (1, ranked[0].panels, ranked[0].panels + 2, total):
         result = run(cadastre, site, n_modules=n)
         assert sum(result.modules_per_face.values()) == n
         expected, left = {}, n
         for face in ranked:
-            take = min(left, face["panels"])
+            take = min(left, face.panels)
             if take:
-                expected[face["face_id"]] = take
+                expected[face.face_id] = take
             left -= take
         assert result.modules_per_face == expected
         assert list(result.face_ids) == list(expected)
         # a face partly used produces pro rata of its modules
         production = sum(
-            take / f["panels"] * f["production_kwh_yr"]
+            take / f.panels * f.production_kwh_yr
             for f in ranked
-            if (take := expected.get(f["face_id"], 0))
+            if (take := expected.get(f.face_id, 0))
         )
         assert result.balance.production_kwh == pytest.approx(production, rel=5e-3)
 
@@ -231,8 +231,8 @@ def test_water_heater_goes_on_the_best_face(
     cadastre: Cadastre, site: simulation.Site, faces: list[dict[str, Any]]
 ) -> None:
     result = run(cadastre, site, persons=2)
-    best = max(faces, key=lambda f: f["irradiation_kwh_m2_yr"])
-    assert result.water_heater_face_id == best["face_id"]
+    best = max(faces, key=lambda f: f.irradiation_kwh_m2_yr)
+    assert result.water_heater_face_id == best.face_id
     assert result.water_heater is not None
     assert result.water_heater.persons == 2
     assert simulation._water_heater([], site.temp_air_monthly, 2) == (None, None)
