@@ -1,18 +1,25 @@
 # The demo service: build the demo cadastre at image build time, serve it as a non-root user.
-# Installed editable so that the package finds data/ beside it, as in a checkout.
+# Installed as a wheel would be: the package reads its data (solar/data/) through
+# importlib.resources, so nothing of the checkout is needed at run time.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+# CADASTRE_DATA_DIR: where `cadastre demo` builds the demo cadastre and serves it from.
+# NUMBA_CACHE_DIR: numba caches its compiled functions beside the package by default, which
+# the unprivileged user cannot write: the first import of a compiled function would fail
+# ("cannot cache function ...: no locator available").
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    CADASTRE_DATA_DIR=/srv/cadastre/data NUMBA_CACHE_DIR=/srv/cadastre/numba-cache
 WORKDIR /srv/cadastre
 
-COPY pyproject.toml README.md ./
-COPY solar/ solar/
-COPY app/ app/
-COPY data/ data/
-RUN pip install --no-compile -e . \
+COPY pyproject.toml README.md /usr/src/cadastre/
+COPY solar/ /usr/src/cadastre/solar/
+COPY app/ /usr/src/cadastre/app/
+RUN pip install --no-compile /usr/src/cadastre \
+    && rm -rf /usr/src/cadastre \
     && useradd --system --uid 10001 --home-dir /srv/cadastre cadastre \
     && cadastre demo --build-only \
-    && chown -R cadastre /srv/cadastre/build
+    && mkdir -p "$NUMBA_CACHE_DIR" \
+    && chown -R cadastre "$CADASTRE_DATA_DIR" "$NUMBA_CACHE_DIR"
 
 USER cadastre
 EXPOSE 8000

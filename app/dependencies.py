@@ -1,7 +1,7 @@
-"""Shared state of the app, as ``Annotated`` dependencies.
+"""The app's shared state as one typed object, and request parameters as dependencies.
 
-They are ``async def`` on purpose: they only read ``app.state``, so running them on the
-event loop avoids a thread-pool round trip per dependency.
+:class:`Services` is opened once per process by the app's lifespan and closed with it;
+endpoints take it as ``services: ServicesDep``.
 """
 
 from __future__ import annotations
@@ -12,65 +12,94 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from app import views
 from app.geo import Projector
-from app.models import Coverage
+from app.models import Address, Coverage
 from app.settings import Settings
-from app.views import BuildingDocuments
 from solar.addresses import AddressIndex
 from solar.cadastre import Cadastre
-from solar.errors import InputError
+from solar.errors import InputError, NoBuildingAtAddress, NotFound
 from solar.household.project import Site
 
 
-async def get_cadastre(request: Request) -> Cadastre:
-    """The cadastre opened at start-up (one SQLite connection per thread)."""
-    cadastre: Cadastre = request.app.state.cadastre
-    return cadastre
+@dataclass(frozen=True)
+class Services:
+    """What every request reads: the cadastre and what is derived from it at start-up.
+
+    Attributes
+    ----------
+    settings : Settings
+        The settings the app was created with.
+    cadastre : solar.cadastre.Cadastre
+        Read-only, one SQLite connection per thread.
+    projector : app.geo.Projector
+        Between the cadastre's CRS and WGS84.
+    address_index : solar.addresses.AddressIndex
+        Every address, in memory, for the search.
+    coverage : app.models.Coverage
+        The coverage summary.
+    site : solar.household.project.Site
+        Tariffs and climate of the cadastre, for the simulations.
+    documents : app.views.BuildingDocuments
+        The cache of rendered building documents.
+    """
+
+    settings: Settings
+    cadastre: Cadastre
+    projector: Projector
+    address_index: AddressIndex
+    coverage: Coverage
+    site: Site
+    documents: views.BuildingDocuments
+
+    @classmethod
+    def open(cls, settings: Settings) -> Services:
+        """Open the cadastre of ``settings`` and derive the rest from it."""
+        cadastre = Cadastre(settings.path)
+        projector = Projector(cadastre.crs)
+        return cls(
+            settings=settings,
+            cadastre=cadastre,
+            projector=projector,
+            address_index=AddressIndex(views.address_records(cadastre, projector)),
+            coverage=views.coverage(cadastre, projector),
+            site=Site.for_cadastre(cadastre),
+            documents=views.BuildingDocuments(cadastre, projector),
+        )
+
+    def close(self) -> None:
+        """Close the cadastre's connection of the calling thread (the one that opened it)."""
+        self.cadastre.close()
+
+    def address(self, address_id: str) -> tuple[Address, str]:
+        """The address of ``address_id`` and the id of the building under it.
+
+        Raises
+        ------
+        solar.errors.NotFound
+            When no address has this id.
+        solar.errors.NoBuildingAtAddress
+            When the address has no building under it.
+        """
+        record = self.address_index.get(address_id)
+        if record is None:
+            raise NotFound(f"no address with id {address_id!r}")
+        if record["building_id"] is None:
+            raise NoBuildingAtAddress("no building at this address")
+        return Address.model_validate(record), str(record["building_id"])
 
 
-async def get_address_index(request: Request) -> AddressIndex:
-    """The in-memory address search index built at start-up."""
-    index: AddressIndex = request.app.state.address_index
-    return index
+async def get_services(request: Request) -> Services:
+    """The services the lifespan opened.
+
+    ``async`` on purpose: it only reads the request's state, so running it on the event
+    loop avoids a thread-pool round trip.
+    """
+    services: Services = request.state.services
+    return services
 
 
-async def get_projector(request: Request) -> Projector:
-    """Reprojection between the cadastre's CRS and WGS84."""
-    projector: Projector = request.app.state.projector
-    return projector
-
-
-async def get_app_settings(request: Request) -> Settings:
-    """The settings the app was created with."""
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def get_coverage(request: Request) -> Coverage:
-    """The coverage summary computed at start-up."""
-    coverage: Coverage = request.app.state.coverage
-    return coverage
-
-
-async def get_site(request: Request) -> Site:
-    """Tariffs and climate of the cadastre, read at start-up for the simulations."""
-    site: Site = request.app.state.site
-    return site
-
-
-async def get_documents(request: Request) -> BuildingDocuments:
-    """The cache of rendered building documents."""
-    documents: BuildingDocuments = request.app.state.documents
-    return documents
-
-
-CadastreDep = Annotated[Cadastre, Depends(get_cadastre)]
-DocumentsDep = Annotated[BuildingDocuments, Depends(get_documents)]
-AddressIndexDep = Annotated[AddressIndex, Depends(get_address_index)]
-ProjectorDep = Annotated[Projector, Depends(get_projector)]
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-CoverageDep = Annotated[Coverage, Depends(get_coverage)]
-SiteDep = Annotated[Site, Depends(get_site)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 @dataclass(frozen=True)
@@ -101,7 +130,7 @@ async def bbox_query(
             examples=["2.8200,50.4250,2.8350,50.4350"],
         ),
     ],
-    settings: SettingsDep,
+    services: ServicesDep,
 ) -> BBox:
     """Parse and check the ``bbox`` query parameter; every failure names ``bbox``."""
     parts = bbox.split(",")
@@ -126,9 +155,10 @@ async def bbox_query(
     if box.minlon > box.maxlon or box.minlat > box.maxlat:
         raise InputError("min must not exceed max (minlon,minlat,maxlon,maxlat)", source="bbox")
     side = max(box.maxlon - box.minlon, box.maxlat - box.minlat)
-    if side > settings.max_bbox_deg:
+    largest = services.settings.max_bbox_deg
+    if side > largest:
         raise InputError(
-            f"too large: {side:.4g}° on a side, at most {settings.max_bbox_deg:g}°; zoom in",
+            f"too large: {side:.4g}° on a side, at most {largest:g}°; zoom in",
             source="bbox",
         )
     return box

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,19 +19,17 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from swagger_ui_bundle import swagger_ui_path
 
 import solar
-from app import views
+from app.dependencies import Services
 from app.errors import install_error_handlers
-from app.geo import Projector
 from app.routers import addresses, buildings, coverage, health, roofs, simulate
 from app.settings import Settings, get_settings
-from solar.addresses import AddressIndex
-from solar.cadastre import Cadastre
-from solar.household.project import Site
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: Where the static mount serves Swagger UI 5, vendored (see its README there): Swagger
+#: UI 4 cannot read the OpenAPI 3.1 that FastAPI writes.
+SWAGGER_UI = "/vendor/swagger-ui"
 
 logger = logging.getLogger("app")
 
@@ -97,25 +97,51 @@ def _etag(path: Path) -> str:
 
 
 def _offline_docs(app: FastAPI) -> None:
-    """Serve Swagger UI at /docs from the swagger-ui-bundle package, not from a CDN.
+    """Serve Swagger UI at /docs from the app's own static files, not from a CDN.
 
-    A commune's intranet, or this project's CI, may have no route to a CDN.
+    A commune's intranet, or this project's CI, may have no route to a CDN. The assets
+    are served by the static mount of :func:`create_app`, under ``SWAGGER_UI``.
     """
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{app.title} – API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
         )
 
 
+def _lifespan(
+    settings: Settings,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Services]]]:
+    """Open the :class:`app.dependencies.Services` at start-up, close them at shutdown.
+
+    Both run on the event loop's thread, so the cadastre connection opened while building
+    the services is the one closed.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Services]]:
+        services = Services.open(settings)
+        logger.info(
+            "serving %s: %d buildings, %d addresses",
+            settings.path,
+            services.coverage.counts.buildings,
+            len(services.address_index),
+        )
+        try:
+            yield {"services": services}
+        finally:
+            services.close()
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Open the cadastre, build the address index, and wire the routers.
+    """Wire the routers, the docs and the middleware; the lifespan opens the cadastre.
 
     Parameters
     ----------
@@ -130,24 +156,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # python-multipart logs malformed framing at WARNING, quoting bytes of the body: an
     # uploaded Linky file must never reach a log.
     logging.getLogger("python_multipart").setLevel(logging.ERROR)
-    cadastre = Cadastre(settings.path)
-    projector = Projector(cadastre.crs)
-    index = AddressIndex(views.address_records(cadastre, projector))
-
     app = FastAPI(
         title="Cadastre solaire de l'Artois",
         version=solar.__version__,
         description=DESCRIPTION,
+        lifespan=_lifespan(settings),
         docs_url=None,
+        # ReDoc loads its script from a CDN; Swagger UI at /docs is served offline
+        redoc_url=None,
     )
     _offline_docs(app)
-    app.state.settings = settings
-    app.state.cadastre = cadastre
-    app.state.projector = projector
-    app.state.documents = views.BuildingDocuments(cadastre, projector)
-    app.state.address_index = index
-    app.state.coverage = views.coverage(cadastre, projector)
-    app.state.site = Site.for_cadastre(cadastre)
     install_error_handlers(app)
     for module in (health, addresses, buildings, roofs, coverage, simulate):
         app.include_router(module.router)
@@ -159,14 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )
-    # last: the page takes whatever path no API route claims
+    # last: the page (and the docs' assets) take whatever path no API route claims
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
-    logger.info(
-        "serving %s: %d buildings, %d addresses",
-        settings.path,
-        app.state.coverage.counts.buildings,
-        len(index),
-    )
     return app
 
 

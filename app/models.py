@@ -8,14 +8,40 @@ RFC 7946 GeoJSON in WGS84, longitude first.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from solar.household.loadcurves import ELECTRIC_VEHICLE_KWH
 
 Position = Annotated[list[float], Field(min_length=2, max_length=3)]
+
+
+def _rounded(digits: int) -> AfterValidator:
+    """Round a validated figure to ``digits`` decimals; null stays null."""
+    return AfterValidator(lambda value: value if value is None else round(value, digits))
+
+
+#: A non-finite figure (a payback never reached, an undefined IRR) becomes null: JSON has
+#: no infinity and no NaN.
+_FINITE_OR_NULL = BeforeValidator(
+    lambda value: value if value is None or math.isfinite(value) else None
+)
+
+# Figures of a simulation are rounded to what they mean, each on its own: energies to
+# 0.1 kWh, money to the cent, kWc to the watt, rates and fractions to 0.01 %.
+Round0 = Annotated[float, _rounded(0)]
+Round1 = Annotated[float, _rounded(1)]
+Round2 = Annotated[float, _rounded(2)]
+Round3 = Annotated[float, _rounded(3)]
+Round4 = Annotated[float, _rounded(4)]
+Round2OrNull = Annotated[float | None, _FINITE_OR_NULL, _rounded(2)]
+Round4OrNull = Annotated[float | None, _FINITE_OR_NULL, _rounded(4)]
+
+#: A face id as the cadastre writes it: ``<building_id>-<n>``, n counting from 1.
+FACE_ID_EXAMPLE = "BATIMENT0000000241234567-1"
 
 _RING: list[Any] = [[2.8311, 50.4322], [2.8312, 50.4322], [2.8312, 50.4323], [2.8311, 50.4322]]
 
@@ -88,7 +114,7 @@ class Address(AddressHit):
 class RoofFace(BaseModel):
     """One roof face with its orientation, sun, shading and production."""
 
-    face_id: str = Field(examples=["BATIMENT0000000241234567-f1"])
+    face_id: str = Field(examples=[FACE_ID_EXAMPLE])
     building_id: str = Field(examples=["BATIMENT0000000241234567"])
     tilt_deg: float | None = Field(description="Tilt from horizontal [°].", examples=[35.2])
     azimuth_deg: float | None = Field(
@@ -199,10 +225,10 @@ class RoofCollection(BaseModel):
                     "features": [
                         {
                             "type": "Feature",
-                            "id": "BATIMENT0000000241234567-f1",
+                            "id": FACE_ID_EXAMPLE,
                             "geometry": {"type": "Polygon", "coordinates": [_RING]},
                             "properties": {
-                                "face_id": "BATIMENT0000000241234567-f1",
+                                "face_id": FACE_ID_EXAMPLE,
                                 "building_id": "BATIMENT0000000241234567",
                                 "suitability": "good",
                                 "irradiation_kwh_m2_yr": 1050.4,
@@ -465,12 +491,12 @@ class MonthlyEnergy(BaseModel):
     """One month of the balance, for a chart [kWh]."""
 
     month: int = Field(ge=1, le=12)
-    production_kwh: float
-    consumption_kwh: float
-    self_consumed_kwh: float
-    self_supplied_kwh: float
-    surplus_kwh: float
-    grid_import_kwh: float
+    production_kwh: Round1
+    consumption_kwh: Round1
+    self_consumed_kwh: Round1
+    self_supplied_kwh: Round1
+    surplus_kwh: Round1
+    grid_import_kwh: Round1
 
 
 class TariffsUsed(BaseModel):
@@ -496,18 +522,18 @@ class TariffsUsed(BaseModel):
 class EconomicsOut(BaseModel):
     """Money over the horizon, TTC; every figure 0 (or null) without a module."""
 
-    capex_eur: float = Field(description="Installation cost, battery included [€].")
-    prime_eur: float = Field(description="Self-consumption prime, all instalments [€].")
-    annual_savings_eur: float = Field(description="Year-1 saving on the bill [€ yr-1].")
-    surplus_revenue_eur_yr: float = Field(description="Year-1 sale of the surplus [€ yr-1].")
-    payback_years: float | None = Field(description="Simple payback; null if not reached [yr].")
-    npv_eur: float = Field(description="Net present value [€].")
-    irr: float | None = Field(description="Internal rate of return; null if undefined [yr-1].")
-    lcoe_eur_kwh: float | None = Field(
+    capex_eur: Round2 = Field(description="Installation cost, battery included [€].")
+    prime_eur: Round2 = Field(description="Self-consumption prime, all instalments [€].")
+    annual_savings_eur: Round2 = Field(description="Year-1 saving on the bill [€ yr-1].")
+    surplus_revenue_eur_yr: Round2 = Field(description="Year-1 sale of the surplus [€ yr-1].")
+    payback_years: Round2OrNull = Field(description="Simple payback; null if not reached [yr].")
+    npv_eur: Round2 = Field(description="Net present value [€].")
+    irr: Round4OrNull = Field(description="Internal rate of return; null if undefined [yr-1].")
+    lcoe_eur_kwh: Round4OrNull = Field(
         description="Levelised cost of the energy produced, net of the prime [€ kWh-1]; null "
         "without production."
     )
-    co2_avoided_kg_yr: float = Field(description="Year-1 CO2 avoided [kg yr-1].")
+    co2_avoided_kg_yr: Round1 = Field(description="Year-1 CO2 avoided [kg yr-1].")
     years: int = Field(description="Horizon [yr].")
     discount_rate: float = Field(description="Nominal [yr-1].")
     tariffs: TariffsUsed
@@ -544,11 +570,11 @@ class SizingOption(BaseModel):
     """One size on the best faces."""
 
     n_modules: int
-    kwc: float
-    production_kwh_yr: float
-    self_consumption_rate: float
-    self_sufficiency_rate: float
-    npv_eur: float | None = Field(description="Set on the size of best NPV only [€].")
+    kwc: Round3
+    production_kwh_yr: Round1
+    self_consumption_rate: Round4
+    self_sufficiency_rate: Round4
+    npv_eur: Round2OrNull = Field(description="Set on the size of best NPV only [€].")
 
 
 class SizingOut(BaseModel):
@@ -572,15 +598,15 @@ class SolarWaterHeaterOut(BaseModel):
 
     face_id: str = Field(description="The face the collector goes on.")
     persons: int
-    collector_area_m2: float
-    tank_l: float
-    solar_fraction: float = Field(description="Share of the hot-water heat from the sun [-].")
-    heat_saved_kwh_yr: float = Field(
+    collector_area_m2: Round2
+    tank_l: Round0
+    solar_fraction: Round4 = Field(description="Share of the hot-water heat from the sun [-].")
+    heat_saved_kwh_yr: Round1 = Field(
         description="Heat the backup no longer gives: electricity saved with a resistive "
         "backup [kWh yr-1]."
     )
-    annual_load_kwh: float
-    monthly_solar_fraction: list[float] = Field(min_length=12, max_length=12)
+    annual_load_kwh: Round1
+    monthly_solar_fraction: list[Round4] = Field(min_length=12, max_length=12)
 
 
 class LinkyCurveInfo(BaseModel):
@@ -588,7 +614,7 @@ class LinkyCurveInfo(BaseModel):
 
     measured_hours: int
     filled_hours: int = Field(description="Hours missing from the curve, filled from RES1.")
-    measured_kwh: float
+    measured_kwh: Round1
     step_minutes: int
     unit: str
     start: datetime
@@ -608,35 +634,35 @@ class SimulationResult(BaseModel):
     face_ids: list[str] = Field(description="Faces that got modules, best first.")
     modules_per_face: dict[str, int]
     n_modules: int
-    kwc: float = Field(description="Peak power installed [kWc].", examples=[7.65])
-    module_kwc: float = Field(description="Peak power of one module [kWc].")
+    kwc: Round3 = Field(description="Peak power installed [kWc].", examples=[7.65])
+    module_kwc: Round4 = Field(description="Peak power of one module [kWc].")
     battery_kwh: float
-    production_kwh_yr: float = Field(
+    production_kwh_yr: Round1 = Field(
         description="AC production in year 1 [kWh].", examples=[8186.5]
     )
-    consumption_kwh_yr: float = Field(description="[kWh].", examples=[4500.0])
-    self_consumed_kwh_yr: float = Field(
+    consumption_kwh_yr: Round1 = Field(description="[kWh].", examples=[4500.0])
+    self_consumed_kwh_yr: Round1 = Field(
         description="Production not exported: direct use plus battery charging [kWh].",
         examples=[1925.2],
     )
-    self_supplied_kwh_yr: float = Field(
+    self_supplied_kwh_yr: Round1 = Field(
         description="Consumption not imported: direct use plus battery discharge [kWh].",
         examples=[1925.2],
     )
-    surplus_kwh_yr: float = Field(
+    surplus_kwh_yr: Round1 = Field(
         description="Production sold to the grid [kWh].", examples=[6261.4]
     )
-    grid_import_kwh_yr: float = Field(
+    grid_import_kwh_yr: Round1 = Field(
         description="Consumption bought from the grid [kWh].", examples=[2574.8]
     )
-    battery_losses_kwh_yr: float = Field(description="Charging and discharging losses [kWh].")
-    battery_stored_kwh_yr: float = Field(
+    battery_losses_kwh_yr: Round1 = Field(description="Charging and discharging losses [kWh].")
+    battery_stored_kwh_yr: Round1 = Field(
         description="Energy left in the battery at the end of the year minus at the start [kWh]."
     )
-    self_consumption_rate: float = Field(
+    self_consumption_rate: Round4 = Field(
         ge=0.0, le=1.0, description="self_consumed / production.", examples=[0.2352]
     )
-    self_sufficiency_rate: float = Field(
+    self_sufficiency_rate: Round4 = Field(
         ge=0.0, le=1.0, description="self_supplied / consumption.", examples=[0.4278]
     )
     monthly: list[MonthlyEnergy] = Field(min_length=12, max_length=12)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import shapely
@@ -21,8 +20,6 @@ from app.models import (
     Counts,
     Coverage,
     EconomicsOut,
-    LinkyCurveInfo,
-    MonthlyEnergy,
     Percentiles,
     RoofCollection,
     RoofFace,
@@ -35,25 +32,13 @@ from app.models import (
     TariffsUsed,
     UncertaintyOut,
 )
-from solar.cadastre import BUILDING_FIELDS, FACE_FIELDS, BuildingRecord, Cadastre
+from solar.cadastre import ADDRESS_FIELDS, BuildingRecord, Cadastre
 from solar.household.loadcurves import LinkyCurve
 from solar.household.project import ProjectResult
-from solar.household.selfconsumption import SizingResult
+from solar.household.sizing import SizingResult
 from solar.household.uncertainty import Band
 
-#: Address fields kept in memory for the search index and the /solar endpoint.
-ADDRESS_KEYS = (
-    "address_id",
-    "label",
-    "lon",
-    "lat",
-    "building_id",
-    "numero",
-    "nom_voie",
-    "code_postal",
-    "code_insee",
-    "nom_commune",
-)
+M = TypeVar("M", bound=BaseModel)
 
 
 def json_response(model: BaseModel) -> Response:
@@ -66,24 +51,29 @@ def json_response(model: BaseModel) -> Response:
     return Response(model.model_dump_json(), media_type="application/json")
 
 
+def _shaped(model: type[M], record: object, /, **renamed: Any) -> M:
+    """``model`` from the attributes of ``record`` that bear its field names, and from
+    ``renamed`` for the others; where a response rounds, the model's field types do it.
+
+    Nested models are read from attributes too, so a domain object can be passed as it is
+    wherever its fields match.
+    """
+    values = {name: getattr(record, name) for name in model.model_fields.keys() - renamed.keys()}
+    return model.model_validate({**values, **renamed}, from_attributes=True)
+
+
 def address_records(cadastre: Cadastre, projector: Projector) -> list[dict[str, Any]]:
-    """Every address of the cadastre with its WGS84 position, for the search index."""
+    """Every address of the cadastre, its columns and its WGS84 ``lon`` and ``lat``, for
+    the search index."""
     rows = cadastre.addresses()
     if not rows:
         return []
     points = np.array([r.geometry for r in rows], dtype=object)
     lons, lats = projector.points_to_wgs84(shapely.get_x(points), shapely.get_y(points))
-    records = []
-    for row, lon, lat in zip(rows, lons.tolist(), lats.tolist(), strict=True):
-        record: dict[str, Any] = {k: getattr(row, k) for k in ADDRESS_KEYS if hasattr(row, k)}
-        record["lon"], record["lat"] = lon, lat
-        records.append(record)
-    return records
-
-
-def address(record: Mapping[str, Any]) -> Address:
-    """The full address model of an index record."""
-    return Address.model_validate({k: record.get(k) for k in ADDRESS_KEYS})
+    return [
+        {**{k: getattr(row, k) for k in ADDRESS_FIELDS}, "lon": lon, "lat": lat}
+        for row, lon, lat in zip(rows, lons.tolist(), lats.tolist(), strict=True)
+    ]
 
 
 class BuildingDocuments:
@@ -127,22 +117,14 @@ def building_solar(
     """A building record with its faces, all geometry in WGS84."""
     faces = cadastre.faces(building.building_id)
     footprint, *outlines = projector.geojson([building.geometry, *(f.geometry for f in faces)])
-    return BuildingSolar.model_validate(
-        {
-            **{k: getattr(building, k) for k in BUILDING_FIELDS},
-            "footprint": footprint,
-            "faces": [
-                RoofFace.model_validate(
-                    {
-                        **{k: getattr(face, k) for k in FACE_FIELDS},
-                        "production_monthly_kwh": face.production_monthly_kwh,
-                        "irradiation_monthly_kwh_m2": face.irradiation_monthly_kwh_m2,
-                        "geometry": outline,
-                    }
-                )
-                for face, outline in zip(faces, outlines, strict=True)
-            ],
-        }
+    return _shaped(
+        BuildingSolar,
+        building,
+        footprint=footprint,
+        faces=[
+            _shaped(RoofFace, face, geometry=outline)
+            for face, outline in zip(faces, outlines, strict=True)
+        ],
     )
 
 
@@ -184,20 +166,10 @@ def coverage(cadastre: Cadastre, projector: Projector) -> Coverage:
         bbox=list(projector.bounds_to_wgs84(summary["extent"])),
         crs=":".join(authority) if authority else projector.crs.name,
         communes=[str(c) for c in summary["communes"]],
-        counts=Counts(
-            buildings=summary["buildings"],
-            faces=summary["faces"],
-            addresses=summary["addresses"],
-            kwc=summary["kwc"],
-            production_kwh_yr=summary["production_kwh_yr"],
-        ),
+        counts=Counts.model_validate(summary),
         provenance=cadastre.provenance(),
         api_version=solar.__version__,
     )
-
-
-def _round(value: float, digits: int) -> float:
-    return round(float(value), digits)
 
 
 def _finite(value: float | None, digits: int) -> float | None:
@@ -213,15 +185,23 @@ def _percentiles(band: Band, digits: int) -> Percentiles:
     )
 
 
-def _sizing_option(option: SizingResult) -> SizingOption:
-    return SizingOption(
-        n_modules=option.n_modules,
-        kwc=_round(option.kwc, 3),
-        production_kwh_yr=_round(option.production_kwh, 1),
-        self_consumption_rate=_round(option.self_consumption_rate, 4),
-        self_sufficiency_rate=_round(option.self_sufficiency_rate, 4),
-        npv_eur=_finite(option.npv_eur, 2),
-    )
+def _sizing_option(option: SizingResult | None) -> SizingOption | None:
+    if option is None:
+        return None
+    return _shaped(SizingOption, option, production_kwh_yr=option.production_kwh)
+
+
+#: Yearly totals of the balance, each named ``<total>_yr`` in the response. [kWh]
+_BALANCE_TOTALS = (
+    "production_kwh",
+    "consumption_kwh",
+    "self_consumed_kwh",
+    "self_supplied_kwh",
+    "surplus_kwh",
+    "grid_import_kwh",
+    "battery_losses_kwh",
+    "battery_stored_kwh",
+)
 
 
 def simulation_result(
@@ -232,110 +212,55 @@ def simulation_result(
     Each figure is rounded on its own, so the identities hold to 0.1 kWh in the response.
     """
     balance, money, tariffs = result.balance, result.economics, result.economics.tariffs
-    period = result.surplus_period
-    heater, sizing = result.water_heater, result.sizing
-    return SimulationResult(
-        building_id=result.building_id,
-        face_ids=list(result.face_ids),
-        modules_per_face=dict(result.modules_per_face),
-        n_modules=result.n_modules,
-        kwc=_round(result.kwc, 3),
-        module_kwc=_round(result.module_kwc, 4),
+    period, heater, sizing = result.surplus_period, result.water_heater, result.sizing
+    spread = result.uncertainty
+    return _shaped(
+        SimulationResult,
+        result,
         battery_kwh=battery_kwh,
-        production_kwh_yr=_round(balance.production_kwh, 1),
-        consumption_kwh_yr=_round(balance.consumption_kwh, 1),
-        self_consumed_kwh_yr=_round(balance.self_consumed_kwh, 1),
-        self_supplied_kwh_yr=_round(balance.self_supplied_kwh, 1),
-        surplus_kwh_yr=_round(balance.surplus_kwh, 1),
-        grid_import_kwh_yr=_round(balance.grid_import_kwh, 1),
-        battery_losses_kwh_yr=_round(balance.battery_losses_kwh, 1),
-        battery_stored_kwh_yr=_round(balance.battery_stored_kwh, 1),
-        self_consumption_rate=_round(balance.self_consumption_rate, 4),
-        self_sufficiency_rate=_round(balance.self_sufficiency_rate, 4),
-        monthly=[
-            MonthlyEnergy(
-                month=m.month,
-                production_kwh=_round(m.production_kwh, 1),
-                consumption_kwh=_round(m.consumption_kwh, 1),
-                self_consumed_kwh=_round(m.self_consumed_kwh, 1),
-                self_supplied_kwh=_round(m.self_supplied_kwh, 1),
-                surplus_kwh=_round(m.surplus_kwh, 1),
-                grid_import_kwh=_round(m.grid_import_kwh, 1),
-            )
-            for m in balance.monthly
-        ],
-        economics=EconomicsOut(
-            capex_eur=_round(money.capex_eur, 2),
-            prime_eur=_round(money.prime_eur, 2),
-            annual_savings_eur=_round(money.annual_savings_eur, 2),
-            surplus_revenue_eur_yr=_round(money.surplus_revenue_eur_yr, 2),
-            payback_years=_finite(money.payback_years, 2),
-            npv_eur=_round(money.npv_eur, 2),
-            irr=_finite(money.irr, 4),
-            lcoe_eur_kwh=_finite(money.lcoe_eur_kwh, 4),
-            co2_avoided_kg_yr=_round(money.co2_avoided_kg_yr, 1),
-            years=money.years,
-            discount_rate=money.discount_rate,
-            tariffs=TariffsUsed(
+        **{f"{total}_yr": getattr(balance, total) for total in _BALANCE_TOTALS},
+        self_consumption_rate=balance.self_consumption_rate,
+        self_sufficiency_rate=balance.self_sufficiency_rate,
+        monthly=balance.monthly,
+        economics=_shaped(
+            EconomicsOut,
+            money,
+            tariffs=_shaped(
+                TariffsUsed,
+                tariffs,
                 tariff_date=tariffs.date,
                 period=period.period,
                 valid_from=period.valid_from,
                 valid_to=period.valid_to,
                 source=period.source,
-                sources=list(tariffs.sources),
-                band_max_kwc=tariffs.band_max_kwc,
-                surplus_eur_kwh=tariffs.surplus_eur_kwh,
-                prime_eur_kwc=tariffs.prime_eur_kwc,
-                electricity_eur_kwh=tariffs.electricity_eur_kwh,
-                electricity_drift=tariffs.electricity_drift,
-                vat_rate=tariffs.vat_rate,
-                stale=list(tariffs.stale),
             ),
             tariffs_stale=result.tariffs_stale,
             tariffs_message=result.tariffs_message,
         ),
-        uncertainty=UncertaintyOut(
-            production_kwh_yr=_percentiles(result.uncertainty.production_kwh_yr, 1),
-            annual_savings_eur=_percentiles(result.uncertainty.annual_savings_eur, 2),
-            payback_years=_percentiles(result.uncertainty.payback_years, 2),
-            self_consumption_rate=_percentiles(result.uncertainty.self_consumption_rate, 4),
-            n_samples=result.uncertainty.n_samples,
-            seed=result.uncertainty.seed,
-            consumption_sd=result.uncertainty.spreads.consumption_sd,
+        uncertainty=_shaped(
+            UncertaintyOut,
+            spread,
+            production_kwh_yr=_percentiles(spread.production_kwh_yr, 1),
+            annual_savings_eur=_percentiles(spread.annual_savings_eur, 2),
+            payback_years=_percentiles(spread.payback_years, 2),
+            self_consumption_rate=_percentiles(spread.self_consumption_rate, 4),
+            consumption_sd=spread.spreads.consumption_sd,
         ),
-        sizing=SizingOut(
+        sizing=_shaped(
+            SizingOut,
+            sizing,
             best_npv=_sizing_option(sizing.best_npv),
-            largest_mostly_self_consumed=None
-            if sizing.largest_mostly_self_consumed is None
-            else _sizing_option(sizing.largest_mostly_self_consumed),
-            smallest_for_self_sufficiency=None
-            if sizing.smallest_for_self_sufficiency is None
-            else _sizing_option(sizing.smallest_for_self_sufficiency),
-            self_consumption_target=sizing.self_consumption_target,
-            self_sufficiency_target=sizing.self_sufficiency_target,
+            largest_mostly_self_consumed=_sizing_option(sizing.largest_mostly_self_consumed),
+            smallest_for_self_sufficiency=_sizing_option(sizing.smallest_for_self_sufficiency),
         ),
         solar_water_heater=None
         if heater is None or result.water_heater_face_id is None
-        else SolarWaterHeaterOut(
+        else _shaped(
+            SolarWaterHeaterOut,
+            heater,
             face_id=result.water_heater_face_id,
-            persons=heater.persons,
-            collector_area_m2=_round(heater.collector_area_m2, 2),
-            tank_l=_round(heater.tank_l, 0),
-            solar_fraction=_round(heater.annual_solar_fraction, 4),
-            heat_saved_kwh_yr=_round(heater.heat_saved_kwh_yr, 1),
-            annual_load_kwh=_round(heater.annual_load_kwh, 1),
-            monthly_solar_fraction=[_round(f, 4) for f in heater.monthly_solar_fraction],
+            solar_fraction=heater.annual_solar_fraction,
         ),
-        linky=None
-        if linky is None
-        else LinkyCurveInfo(
-            measured_hours=linky.measured_hours,
-            filled_hours=linky.filled_hours,
-            measured_kwh=_round(linky.measured_kwh, 1),
-            step_minutes=linky.step_minutes,
-            unit=linky.unit,
-            start=linky.start,
-            end=linky.end,
-        ),
+        linky=linky,
         warnings=[*(linky.warnings if linky else ()), *result.warnings],
     )

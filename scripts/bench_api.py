@@ -47,6 +47,7 @@ from rasterio.crs import CRS
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.cli import user_data_dir  # noqa: E402
 from solar.addresses import address_layer, demo_addresses, link_addresses  # noqa: E402
 from solar.cadastre import (  # noqa: E402
     BUILDING_FIELDS,
@@ -58,10 +59,12 @@ from solar.cadastre import (  # noqa: E402
     encode_profile,
     write_cadastre,
 )
+from solar.demo import CADASTRE_FILE  # noqa: E402
 from solar.footprints import Footprint  # noqa: E402
 
 TARGET_P50_MS, TARGET_P99_MS, TARGET_RPS = 3.0, 20.0, 1500.0
-DEMO_CADASTRE = ROOT / "build" / "demo" / "cadastre.gpkg"
+#: The demo cadastre, where `cadastre demo` builds it.
+DEMO_CADASTRE = Path(os.environ.get("CADASTRE_DATA_DIR") or user_data_dir()) / CADASTRE_FILE
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 run_async: Callable[..., Any] = asyncio.run
@@ -397,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{args.duration:g} s per run, {os.cpu_count()} cores"
         )
         scenarios = {
-            "address solar": [f"/api/v1/addresses/{a['address_id']}/solar" for a in addresses],
+            "address solar": [f"/api/v1/addresses/{a.address_id}/solar" for a in addresses],
             "building": [f"/api/v1/buildings/{b}" for b in building_ids],
         }
         for workers, http, loop in itertools.product(

@@ -12,8 +12,8 @@ through ``build_from_surface``) goes further: each of its runs, warm-up included
 fresh process of ``bench_build.py``, so that loading the compiled kernels counts as it does
 in ``cadastre build``. It includes the shading, so it stays out of the shading total. The
 table gives medians and the ratio of UMEP's 145-patch estimate to each time, then checks
-the full build against the issue's targets: at most 20 s, at least 12 times faster than
-UMEP's 145 patches in the same run, at most 2 GiB of peak RSS.
+the full build against the shading engine's targets: at most 20 s, at least 12 times faster
+than UMEP's 145 patches in the same run, at most 2 GiB of peak RSS.
 
 UMEP's ``shadowingfunctionglobalradiation`` casts the shadow of the whole grid for one sun
 position: it shifts the grid one pixel at a time toward the sun, lowering it by the sun's
@@ -57,7 +57,7 @@ LENS = (50.43, 2.83)  # latitude, longitude of Lens [°]
 N_SECTORS = 72
 REPO = Path(__file__).resolve().parents[1]
 TMY = DATA_DIR / "weather" / "tmy_50.911_3.192_2005_2020.csv"  # PVGIS typical year near Lens
-TARGET_UMEP_RATIO = 12.0  # the full build against UMEP's 145 patches (issue 3)
+TARGET_UMEP_RATIO = 12.0  # the full build against UMEP's 145 patches
 FULL_BUILD = "full build (not in total)"
 
 
@@ -167,7 +167,8 @@ def measure_horizons(seed: int, size_m: float, resolution: float, runs: int) -> 
 
 def measure_face_shading(seed: int, size_m: float, resolution: float, runs: int) -> Measure:
     """Hourly lit fractions, sky views and band shares of every face over a year."""
-    from solar.horizon import face_shading, horizon_angles
+    from solar.horizon import horizon_angles
+    from solar.shading import face_shading
 
     elevation, labels = _district(seed, size_m, resolution)
     horizons = horizon_angles(elevation, resolution, n_sectors=N_SECTORS, mask=labels > 0)
@@ -192,7 +193,8 @@ def measure_pixel_sums(seed: int, size_m: float, resolution: float, runs: int) -
     """Per-pixel yearly and monthly beam irradiation over the lit hours."""
     import pvlib
 
-    from solar.horizon import horizon_angles, pixel_lit_sums
+    from solar.horizon import horizon_angles
+    from solar.shading import pixel_lit_sums
 
     elevation, labels = _district(seed, size_m, resolution)
     horizons = horizon_angles(elevation, resolution, n_sectors=N_SECTORS, mask=labels > 0)
@@ -309,7 +311,7 @@ def print_table(measures: list[Measure], umep: Measure | None) -> None:
 
 
 def print_targets(full_build: Measure, umep: Measure | None) -> None:
-    """PASS or FAIL of the full build against each target of the issue."""
+    """PASS or FAIL of the full build against each target."""
     ratio = umep.median_s / full_build.median_s if umep else None
     checks = [
         (
@@ -327,7 +329,7 @@ def print_targets(full_build: Measure, umep: Measure | None) -> None:
             full_build.peak_rss_mb <= TARGET_RSS_MB,
         ),
     ]
-    print("targets (issue 3):")
+    print("targets:")
     for text, met in checks:
         verdict = "n/a" if met is None else ("PASS" if met else "FAIL")
         print(f"  {verdict:<4}  {text}")

@@ -21,7 +21,6 @@ import math
 import os
 import re
 import tempfile
-import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import shapely
 from solar.cadastre import ADDRESS_FIELDS, GeoTable
 from solar.errors import InputError
 from solar.footprints import Footprint
+from solar.text import fold
 
 #: Columns of the BAN "adresses" CSV, in file order.
 BAN_COLUMNS = (
@@ -331,7 +331,7 @@ def write_ban_csv(addresses: Sequence[Address], path: str | os.PathLike[str]) ->
                         "lat": f"{a.lat:.9f}",
                         "type_position": "bâtiment" if demo else "entrée",
                         "libelle_acheminement": a.nom_commune.upper(),
-                        "nom_afnor": _fold(a.nom_voie).upper(),
+                        "nom_afnor": fold(a.nom_voie).upper(),
                         "source_position": DEMO_SOURCE if demo else "",
                         "source_nom_voie": DEMO_SOURCE if demo else "",
                         "certification_commune": "0",
@@ -556,13 +556,6 @@ LENGTH_PENALTY = 1
 _TOKEN = re.compile(r"[a-z]+|[0-9]+")
 
 
-def _fold(text: str) -> str:
-    """Lower-case ASCII: accents stripped, ligatures expanded."""
-    text = text.replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae").replace("Æ", "ae")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-
-
 def tokenize(text: str) -> list[str]:
     """Split text into folded tokens; letters and digits apart ("12bis" → "12", "bis").
 
@@ -571,7 +564,7 @@ def tokenize(text: str) -> list[str]:
     >>> tokenize("12bis, Av. du Maréchal-Foch")
     ['12', 'bis', 'av', 'du', 'marechal', 'foch']
     """
-    return _TOKEN.findall(_fold(text))
+    return _TOKEN.findall(fold(text))
 
 
 def _allowed_typos(token: str) -> int:

@@ -239,22 +239,39 @@ class GeoTable:
         >>> len(table), list(table.fields)[:2]
         (1, ['address_id', 'label'])
         """
+        annotations = {f.name: str(f.type) for f in fields(record_type)}
         return cls(
             geometry=np.array([r.geometry for r in records], dtype=object),
             fields={
-                name: _column([getattr(r, name) for r in records]) for name in columns(record_type)
+                name: _column([getattr(r, name) for r in records], annotations[name])
+                for name in columns(record_type)
             },
             geometry_type=geometry_type,
         )
 
 
-def _column(values: list[Any]) -> np.ndarray:
-    """One column: text (None kept as null), or numbers with None as NaN."""
-    if any(isinstance(v, str) for v in values) or all(v is None for v in values):
-        return np.array(values, dtype=object)
-    if any(v is None for v in values):
+#: The array type of each annotation of a record's columns, so that a column's type follows
+#: its field even when every value is None (a build of flat roofs only) or there is no row.
+_COLUMN_DTYPES: dict[str, type[Any]] = {
+    "str": object,
+    "str | None": object,
+    "float": np.float64,
+    "float | None": np.float64,
+    "int": np.int64,
+    "bool": np.bool_,
+}
+
+
+def _column(values: list[Any], annotation: str) -> np.ndarray:
+    """One column of the type its field is annotated with: None is null text, NaN number.
+
+    >>> _column([1.5, None], "float | None").tolist(), _column([], "str").dtype
+    ([1.5, nan], dtype('O'))
+    """
+    dtype = _COLUMN_DTYPES[annotation]
+    if dtype is np.float64:
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    return np.asarray(values)
+    return np.array(values, dtype=dtype)
 
 
 @dataclass(frozen=True, eq=False)

@@ -31,6 +31,9 @@ MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 MONTH_START_HOUR = np.concatenate([[0], np.cumsum(MONTH_DAYS)[:-1]]) * 24
 """(12,) hour of the year at which each month starts."""
 
+MONTH_END_HOUR = np.cumsum(MONTH_DAYS) * 24
+"""(12,) hour of the year at which each month ends (exclusive)."""
+
 MONTH_OF_HOUR = np.repeat(np.arange(12), MONTH_DAYS * 24)
 """(8760,) month of each hour, 0 for January to 11 for December."""
 
@@ -60,4 +63,9 @@ def monthly_sums(hourly: np.ndarray) -> np.ndarray:
     values = np.asarray(hourly)
     if values.shape[-1] != HOURS_PER_YEAR:
         raise ValueError(f"hourly series have {HOURS_PER_YEAR} values, got {values.shape[-1]}")
-    return np.add.reduceat(values, MONTH_START_HOUR, axis=-1, dtype=np.float64)
+    # Month by month rather than np.add.reduceat, which copies a float32 input whole as
+    # float64 first (140 MB for 2,000 faces of a build block).
+    out = np.empty((*values.shape[:-1], 12))
+    for month, (start, end) in enumerate(zip(MONTH_START_HOUR, MONTH_END_HOUR, strict=True)):
+        out[..., month] = values[..., start:end].sum(axis=-1, dtype=np.float64)
+    return out

@@ -1,7 +1,7 @@
-"""The demo territory: the real LiDAR samples shipped in ``data/``, built and merged.
+"""The demo territory: the real LiDAR samples shipped in ``solar/data/lidar``, built and merged.
 
-No open LiDAR of the Artois fits in a repository, so the demo is made of three real samples
-(DESIGN.md): Delft row houses (AHN3, much like the Artois corons), an IGN LiDAR HD village in
+No open LiDAR of the Artois fits in a repository, so the demo is made of three real
+samples: Delft row houses (AHN3, much like the Artois corons), an IGN LiDAR HD village in
 Burgundy with its BD UNI footprints, and the IGN LiDAR HD Montpellier sample in IGN's own
 "MNS LiDAR HD" DSM layout. Each is built in its own CRS, then the three are merged into one
 cadastre in Lambert-93. The weather is the Artois typical year for all of them: the demo
@@ -11,24 +11,31 @@ The samples carry no addresses. One address per building is generated in the BAN
 marked as demo data: ids start with ``demo_``, ``source_position`` is ``demo`` and the
 commune name ends in "(démo)". The real BAN file (adresses-62.csv.gz) replaces them in a
 real build (``cadastre build --addresses``).
+
+The demo is built into a folder the caller chooses (``cadastre demo --data-dir``): the
+cadastre, its irradiation rasters and the generated address files.
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rasterio.crs import CRS
 
 from solar import addresses, cadastre
-from solar.build import BuildOptions, BuildSummary, Progress, build_cadastre
+from solar.build import BuildInputs, BuildOptions, BuildSummary, Progress, build_cadastre
+from solar.cadastre import AddressRecord, Cadastre
+from solar.errors import InputError
 from solar.footprints import footprints_from_classes, read_footprints, write_footprints
+from solar.pv import WORTH_EQUIPPING
 from solar.resources import LIDAR_DIR
 from solar.surface import rasterize_laz
 
-DEMO_DIR = Path("build") / "demo"
-DEMO_CADASTRE = DEMO_DIR / "cadastre.gpkg"
+CADASTRE_FILE = "cadastre.gpkg"
+"""Name of the demo cadastre in its folder."""
 LIDAR = LIDAR_DIR
 MONTPELLIER = LIDAR / "ign_lidarhd_montpellier_77055_627760"
 
@@ -85,19 +92,63 @@ SAMPLES = (
 )
 
 
-def build_demo(
-    *, out: Path = DEMO_CADASTRE, progress: Progress | None = None
-) -> list[BuildSummary]:
-    """Build every sample, then merge them into ``out`` in EPSG:2154.
+@dataclass(frozen=True)
+class DemoBuild:
+    """The demo cadastre as built, and what its samples gave.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The merged cadastre.
+    samples : tuple of BuildSummary
+        One per sample, in the order of ``SAMPLES``.
+    seconds : float
+        Wall-clock time of the whole build, merge included. [s]
+    """
+
+    path: Path
+    samples: tuple[BuildSummary, ...]
+    seconds: float
+
+    @property
+    def buildings(self) -> int:
+        return sum(s.buildings for s in self.samples)
+
+    @property
+    def faces(self) -> int:
+        return sum(s.faces for s in self.samples)
+
+    @property
+    def kwc(self) -> float:
+        """Peak power placed on every sample. [kWc]"""
+        return sum(s.kwc for s in self.samples)
+
+    @property
+    def production_mwh_yr(self) -> float:
+        """Production of every sample over a typical year. [MWh yr-1]"""
+        return sum(s.production_mwh_yr for s in self.samples)
+
+
+def build_demo(folder: Path, *, progress: Progress | None = None) -> DemoBuild:
+    """Build every sample, then merge them into ``folder / CADASTRE_FILE`` in EPSG:2154.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Created when missing. Receives the cadastre, one irradiation raster and one
+        generated address file per sample.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` during each sample's build.
 
     Returns
     -------
-    list of BuildSummary
-        One per sample.
+    DemoBuild
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    out = folder / CADASTRE_FILE
+    folder.mkdir(parents=True, exist_ok=True)
     summaries = []
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
         parts = []
         for sample in SAMPLES:
             buildings = sample.buildings or _traced_footprints(sample, Path(tmp))
@@ -112,26 +163,58 @@ def build_demo(
                 nom_commune=sample.nom_commune,
                 code_postal=sample.code_postal,
             )
-            ban = out.parent / f"adresses-demo-{sample.name}.csv"
+            ban = folder / f"adresses-demo-{sample.name}.csv"
             addresses.write_ban_csv(demo, ban)
             part = Path(tmp) / f"{sample.name}.gpkg"
             summary = build_cadastre(
-                buildings=buildings,
+                BuildInputs(
+                    buildings=buildings,
+                    dsm=sample.dsm,
+                    laz=sample.laz,
+                    laz_crs=sample.laz_crs,
+                    addresses=ban,
+                ),
                 out=part,
-                dsm=sample.dsm,
-                laz=sample.laz,
-                laz_crs=sample.laz_crs,
-                addresses=ban,
                 options=BuildOptions(),
                 progress=progress,
             )
-            raster = out.parent / f"irradiation-{sample.name}.tif"
+            raster = folder / f"irradiation-{sample.name}.tif"
             if summary.raster_path is not None:
                 summary.raster_path.replace(raster)
             summaries.append(replace(summary, path=out, raster_path=raster))
             parts.append(part)
         cadastre.merge_cadastres(parts, out, crs=CRS.from_epsg(2154))
-    return summaries
+    return DemoBuild(path=out, samples=tuple(summaries), seconds=time.perf_counter() - start)
+
+
+def example_address(path: Path) -> AddressRecord:
+    """An address of the cadastre whose roof is worth equipping, to show what the API gives.
+
+    The address on the building with the most peak power among the buildings whose
+    suitability is in ``WORTH_EQUIPPING``; the first such address in the file when several
+    stand on it.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is not a cadastre, or when no address stands on such a building.
+    """
+    store = Cadastre(path)
+    try:
+        best: tuple[float, AddressRecord] | None = None
+        for address in store.addresses():
+            if address.building_id is None:
+                continue
+            building = store.building(address.building_id)
+            if building.suitability not in WORTH_EQUIPPING or building.kwc <= 0:
+                continue
+            if best is None or building.kwc > best[0]:
+                best = (building.kwc, address)
+    finally:
+        store.close()
+    if best is None:
+        raise InputError("no address stands on a roof worth equipping", source=str(path))
+    return best[1]
 
 
 def _traced_footprints(sample: DemoSample, folder: Path) -> Path:

@@ -21,6 +21,7 @@ from scipy import ndimage
 from shapely import MultiPolygon, Polygon
 
 from solar.errors import InputError
+from solar.geometry import polygonal_part
 from solar.surface import Surface
 
 
@@ -290,15 +291,12 @@ def _polygonal(
         return geometry, False, ""
     if not isinstance(geometry, Polygon | MultiPolygon | shapely.GeometryCollection):
         return None, False, f"not a polygon ({geometry.geom_type})"
-    fixed = shapely.make_valid(geometry)
     # make_valid may return a collection (polygons with the lines of collapsed rings): only
     # the polygons bound a building.
-    parts = shapely.get_parts(shapely.get_parts(fixed))
-    polygons = parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON]
-    merged = shapely.union_all(polygons)
-    if not isinstance(merged, Polygon | MultiPolygon) or merged.is_empty or merged.area <= 0:
+    fixed = polygonal_part(shapely.make_valid(geometry))
+    if fixed.is_empty:
         return None, False, "invalid geometry with no polygonal part once repaired"
-    return merged, True, ""
+    return fixed, True, ""
 
 
 def footprints_from_classes(

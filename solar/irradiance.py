@@ -14,9 +14,9 @@ with ``model="perez"`` (the tests check it), except at the few hours where pvlib
 NaN because ``dhi`` and ``dni`` are both zero with the sun up; here they are 0.
 
 Every term is a per-hour series times a per-face factor, and ``cos(aoi)`` is the product of
-the face normal and the sun vector. So the faces are not transposed one by one: the
-(n_faces, 3) normals multiply the (3, n_hours) sun vectors, and the rest is broadcasting
-in float32, on blocks of faces small enough to stay in the CPU cache.
+the face normal and the sun vector. So the per-hour series are computed once for all faces,
+and each face is then one fused float32 pass over the hours (the faces in parallel): its
+normal times the (3, n_hours) sun vectors, and its factors times the series.
 
 References
 ----------
@@ -35,18 +35,36 @@ import pandas as pd
 import pvlib
 from numba import njit, prange
 from numpy.typing import ArrayLike
-from pvlib.irradiance import _get_perez_coefficients
 
+from solar.calendar import monthly_sums
 from solar.weather import Weather
 
 PEREZ_MODEL = "allsitescomposite1990"
-"""Perez coefficient set, pvlib's default for :func:`pvlib.irradiance.perez`."""
+"""Name of the coefficient set of :data:`PEREZ_COEFFICIENTS` in pvlib, whose default for
+:func:`pvlib.irradiance.perez` it is."""
 
-FLAT_AZIMUTH = 180.0
-"""Azimuth given to flat faces (tilt 0), whose azimuth is undefined. [°]"""
+PEREZ_CLEARNESS_EDGES = (0.0, 1.065, 1.23, 1.5, 1.95, 2.8, 4.5, 6.2)
+"""Lower edges of the eight sky clearness bins ε, overcast to clear (Perez et al. 1990,
+table 1, whose first bin starts at ε = 1, a sky without beam; 0 keeps values rounded below
+1 in it, as in pvlib). [unitless]"""
 
-"""Faces per block: the (faces × 8760) float32 temporaries stay in a 2 MB L2 cache
-(measured: 36 µs/face with 8, 64 µs with 32, 130 µs with 64)."""
+PEREZ_COEFFICIENTS = np.array(
+    [
+        [-0.008, 0.588, -0.062, -0.060, 0.072, -0.022],
+        [0.130, 0.683, -0.151, -0.019, 0.066, -0.029],
+        [0.330, 0.487, -0.221, 0.055, -0.064, -0.026],
+        [0.568, 0.187, -0.295, 0.109, -0.152, -0.014],
+        [0.873, -0.392, -0.362, 0.226, -0.462, 0.001],
+        [1.132, -1.237, -0.412, 0.288, -0.823, 0.056],
+        [1.060, -1.600, -0.359, 0.264, -1.127, 0.131],
+        [0.678, -0.327, -0.250, 0.156, -1.377, 0.251],
+    ]
+)
+"""Perez et al. (1990), table 6, all sites composite: one row per clearness bin of
+:data:`PEREZ_CLEARNESS_EDGES`, columns F11, F12, F13 (circumsolar brightening F1) and F21,
+F22, F23 (horizon brightening F2), with F = Fx1 + Fx2 · Δ + Fx3 · Z, Δ the sky brightness
+and Z the zenith angle in radians. The same numbers as pvlib's ``allsitescomposite1990``
+set (a test checks it). [unitless]"""
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,9 +124,7 @@ class PlaneOfArray:
     @cached_property
     def monthly_kwh_m2(self) -> np.ndarray:
         """(n_faces, 12) irradiation per calendar month. [kWh m-2]"""
-        month = self.index.month.to_numpy() - 1
-        starts = np.searchsorted(month, np.arange(12))
-        return np.add.reduceat(self.poa_global, starts, axis=1, dtype=np.float64) / 1000.0
+        return monthly_sums(self.poa_global) / 1000.0
 
 
 @dataclass(frozen=True)
@@ -143,8 +159,8 @@ def poa_irradiance(
     surface_tilt : array_like
         (n_faces,) tilt from horizontal. [°]
     surface_azimuth : array_like
-        (n_faces,) clockwise from north. [°] None or NaN marks a flat face, taken as tilt 0
-        facing south.
+        (n_faces,) clockwise from north. [°] None or NaN marks a flat face, taken as
+        horizontal (tilt 0), whatever its ``surface_tilt``.
     shading : Shading, optional
         None for faces with nothing around them.
     albedo : float, default 0.2
@@ -171,7 +187,8 @@ def poa_irradiance(
         raise ValueError(f"{tilt.size} tilts but {azimuth.size} azimuths")
     flat = np.isnan(azimuth)
     tilt = np.where(flat, 0.0, tilt)
-    azimuth = np.where(flat, FLAT_AZIMUTH, azimuth)
+    # A horizontal plane's normal points up whatever its azimuth: any finite one will do.
+    azimuth = np.where(flat, 0.0, azimuth)
     n = tilt.size
     n_hours = len(weather.data)
     if shading is not None:
@@ -325,11 +342,9 @@ def diffuse_terms(
     kept as they are here: they are rare on roofs and weigh a few Wh m-2 a year.
     """
     sky = _sky_terms(weather, solpos, albedo)
-    month = pd.DatetimeIndex(weather.data.index).month.to_numpy() - 1
-    starts = np.searchsorted(month, np.arange(12))
 
     def sums(series: np.ndarray) -> np.ndarray:
-        monthly = np.add.reduceat(series.astype(np.float64), starts) / 1000.0
+        monthly = monthly_sums(series) / 1000.0
         return np.concatenate([[monthly.sum()], monthly])
 
     beta = np.radians(np.asarray(surface_tilt, dtype=np.float64).reshape(-1, 1))
@@ -427,13 +442,12 @@ def _perez_f1_f2(
     delta = dhi * airmass / dni_extra
     with np.errstate(invalid="ignore", divide="ignore"):
         eps = ((dhi + dni) / dhi + kappa * z**3) / (1.0 + kappa * z**3)
-    ebin = np.digitize(eps, (0.0, 1.065, 1.23, 1.5, 1.95, 2.8, 4.5, 6.2)) - 1
+    ebin = np.digitize(eps, PEREZ_CLEARNESS_EDGES) - 1
+    # No bin (NaN ε, where dhi = 0) takes the row of NaN appended at index -1.
     ebin[np.isnan(eps)] = -1
-    f1c, f2c = _get_perez_coefficients(PEREZ_MODEL)
-    nan_row = np.full((1, 3), np.nan)
-    f1c, f2c = np.vstack([f1c, nan_row]), np.vstack([f2c, nan_row])
-    f1 = np.maximum(f1c[ebin, 0] + f1c[ebin, 1] * delta + f1c[ebin, 2] * z, 0.0)
-    f2 = f2c[ebin, 0] + f2c[ebin, 1] * delta + f2c[ebin, 2] * z
+    c = np.vstack([PEREZ_COEFFICIENTS, np.full((1, 6), np.nan)])
+    f1 = np.maximum(c[ebin, 0] + c[ebin, 1] * delta + c[ebin, 2] * z, 0.0)
+    f2 = c[ebin, 3] + c[ebin, 4] * delta + c[ebin, 5] * z
     return f1, f2
 
 

@@ -29,10 +29,8 @@ import shapely
 from numpy.typing import ArrayLike
 
 from solar.errors import InputError
+from solar.geometry import polygonal_part
 from solar.resources import MODULES
-
-DEFAULT_MODULES = MODULES
-"""The module catalogue."""
 
 SYSTEM_LOSS_BREAKDOWN = {
     "soiling": 0.02,
@@ -153,7 +151,7 @@ class Layout:
     module_tilt : float
         [°] The face's tilt, or :data:`FLAT_MODULE_TILT` on a flat roof.
     module_azimuth : float
-        [°] The face's azimuth, or 180 on a flat roof.
+        [°] The face's azimuth, or :data:`FLAT_MODULE_AZIMUTH` on a flat roof.
     kwc : float
         Installed peak power. [kWc]
     modules : shapely.MultiPolygon
@@ -168,7 +166,7 @@ class Layout:
     modules: shapely.MultiPolygon
 
 
-def load_module(name: str | None = None, path: str | os.PathLike[str] = DEFAULT_MODULES) -> Module:
+def load_module(name: str | None = None, path: str | os.PathLike[str] = MODULES) -> Module:
     """A module type from the catalogue.
 
     Parameters
@@ -176,7 +174,7 @@ def load_module(name: str | None = None, path: str | os.PathLike[str] = DEFAULT_
     name : str, optional
         Key in the catalogue; its ``default`` entry when None.
     path : str or path-like
-        A TOML catalogue (see ``data/modules.toml``).
+        A TOML catalogue, by default the package's (:data:`solar.resources.MODULES`).
 
     Returns
     -------
@@ -217,8 +215,8 @@ def load_module(name: str | None = None, path: str | os.PathLike[str] = DEFAULT_
             width=float(entry["width"]),
             pdc0=float(entry["pdc0"]),
             gamma_pdc=float(entry["gamma_pdc"]),
-            u0=float(entry.get("u0", 25.0)),
-            u1=float(entry.get("u1", 6.84)),
+            u0=float(entry.get("u0", Module.u0)),
+            u1=float(entry.get("u1", Module.u1)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"module {key!r}: missing or bad field {exc}", source=source) from exc
@@ -307,15 +305,10 @@ def layout_modules(
     """
     flat = surface_azimuth is None or math.isnan(surface_azimuth)
     tilt, azimuth = module_plane(surface_tilt, surface_azimuth)
-    empty = Layout(0, "portrait", tilt, azimuth, 0.0, shapely.MultiPolygon())
-    if usable is None:
-        return empty
     # Keep the polygons only: a difference upstream may leave lines or points beside them.
-    parts = shapely.get_parts(usable)
-    polygons = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0.0)]
-    if polygons.size == 0:
-        return empty
-    usable = shapely.multipolygons(polygons)
+    usable = polygonal_part(usable)
+    if usable.is_empty:
+        return Layout(0, "portrait", tilt, azimuth, 0.0, shapely.MultiPolygon())
 
     # Local frame: u along the rows (contour lines), v up the slope (towards the north on
     # a south-facing roof).
@@ -374,7 +367,7 @@ def production(
         (n_faces,) installed peak power. [kWc]
     module : Module
         Gives ``gamma_pdc``, ``u0`` and ``u1``.
-    system_losses : float, default 0.14
+    system_losses : float, default SYSTEM_LOSSES
         DC losses between the modules and the inverter (:data:`SYSTEM_LOSS_BREAKDOWN`).
         [unitless]
     dc_ac_ratio : float, default 1.1

@@ -49,10 +49,11 @@ from scipy import ndimage
 from shapely import MultiPolygon, Polygon
 
 from solar.footprints import Footprint
+from solar.geometry import polygonal_parts
 from solar.surface import Surface
 
 FLAT_TILT = 5.0
-"""A face under this tilt is flat and has no azimuth (issue 2). [°]"""
+"""A face under this tilt is flat: its azimuth is undefined and its modules are racked. [°]"""
 
 # Room around a footprint for the local ground level and the clipping margin. [m]
 _MARGIN = 3.0
@@ -204,7 +205,7 @@ def segment_roofs(
     min_face_area: float = 2.0,
     setback: float = 0.4,
     obstacle_tolerance: float = 0.2,
-    max_tilt: float = 70.0,
+    max_roof_tilt: float = 70.0,
     angle_tolerance: float = 10.0,
     min_height: float = 2.0,
 ) -> list[RoofFace]:
@@ -217,17 +218,21 @@ def segment_roofs(
     footprints : sequence of Footprint
         Building footprints in the surface's CRS. Those off the grid get no face.
     min_face_area : float, default 2.0
-        Smallest sloped area of a face; a smaller plane becomes an obstacle of the face
-        around it, or is cut out of the outlines at the roof's edge. [m²]
+        Smallest true area of a face in its own plane (sloped, like ``RoofFace.area_m2``,
+        not in plan), counted on the pixels that lie in the plane: on each region as it
+        grew from its seeds, and again once every roof pixel has gone to the plane it fits
+        best. A smaller plane becomes an obstacle of the face around it, or is cut out of
+        the outlines at the roof's edge. [m²]
     setback : float, default 0.4
         Clearance kept free of panels along a face's edges and around its obstacles,
         measured in the roof plane. [m]
     obstacle_tolerance : float, default 0.2
         Largest vertical distance between a pixel and a face's plane for the pixel to
         belong to the face; farther pixels inside the face are obstacles. [m]
-    max_tilt : float, default 70.0
-        Steepest roof: steeper pixels never seed or grow a face, and steeper planes are
-        walls, not faces. [°]
+    max_roof_tilt : float, default 70.0
+        Steepest roof, where walls begin: steeper pixels never seed or grow a face, and
+        steeper planes are walls, not faces. Whether a face is too steep for modules is
+        decided later, by the build's suitability limit. [°]
     angle_tolerance : float, default 10.0
         Largest angle between a pixel's normal and its growing region's plane normal for a
         pixel more than half of ``obstacle_tolerance`` off the plane to join the region,
@@ -270,14 +275,14 @@ def segment_roofs(
         raise ValueError("min_face_area, setback and min_height must not be negative")
     if obstacle_tolerance <= 0:
         raise ValueError("obstacle_tolerance must be positive")
-    if not 0 < max_tilt < 90 or not 0 < angle_tolerance < 90:
-        raise ValueError("max_tilt and angle_tolerance must lie strictly between 0° and 90°")
+    if not 0 < max_roof_tilt < 90 or not 0 < angle_tolerance < 90:
+        raise ValueError("max_roof_tilt and angle_tolerance must lie strictly between 0° and 90°")
     if not footprints:
         return []
     params = _Params(
         min_face_area=min_face_area,
         obstacle_tolerance=obstacle_tolerance,
-        max_tilt=max_tilt,
+        max_roof_tilt=max_roof_tilt,
         angle_tolerance=angle_tolerance,
         min_height=min_height,
     )
@@ -293,7 +298,7 @@ def segment_roofs(
 class _Params:
     min_face_area: float
     obstacle_tolerance: float
-    max_tilt: float
+    max_roof_tilt: float
     angle_tolerance: float
     min_height: float
 
@@ -353,7 +358,8 @@ def _building_drafts(surface: Surface, footprint: Footprint, params: _Params) ->
         eligible &= ~surface.vegetation[window]
 
     dz_dx, dz_dy, spread = _local_planes(z, eligible, res)
-    growable = eligible & (dz_dx**2 + dz_dy**2 <= math.tan(math.radians(params.max_tilt)) ** 2)
+    steepest = math.tan(math.radians(params.max_roof_tilt))
+    growable = eligible & (dz_dx**2 + dz_dy**2 <= steepest**2)
     # The flattest pixels seed first: the residual of their local plane is lowest.
     seeds = np.flatnonzero(growable)
     seeds = seeds[np.argsort(spread.ravel()[seeds], kind="stable")]
@@ -395,7 +401,7 @@ def _building_drafts(surface: Surface, footprint: Footprint, params: _Params) ->
         lambda xy: np.column_stack(transform @ (xy[:, 0], xy[:, 1])),
     )
     outlines = _straighten(outlines, planes[1:], centres[1:], res)
-    outlines = _polygonal(shapely.intersection(outlines, footprint.geometry))
+    outlines = polygonal_parts(shapely.intersection(outlines, footprint.geometry))
     obstacle_geoms = _polygons(obstacle, transform, n_faces)
 
     drafts = []
@@ -488,11 +494,12 @@ def _drop_small_faces(
     moments = _moments(labels, zl, res, int(labels.max()))
     planes, _, _ = _planes(moments)
     slope = np.hypot(planes[:, 0], planes[:, 1])
+    # min_face_area is a true area in the roof plane, as RoofFace.area_m2: plan / cos(tilt).
     sloped_area = moments[:, 0] * res * res * np.sqrt(1.0 + slope**2)
     keep = (
         (moments[:, 0] >= _MIN_REGION_PIXELS)
         & (sloped_area >= params.min_face_area)
-        & (slope <= math.tan(math.radians(params.max_tilt)))
+        & (slope <= math.tan(math.radians(params.max_roof_tilt)))
     )
     if core:
         # A band without a core along a face that has one is a sliver of ridge or eave; a
@@ -628,20 +635,6 @@ def _straighten(
     return np.where(shapely.is_valid(out), out, outlines)
 
 
-def _polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Drop the points and lines that clipping leaves where outlines touch."""
-    return np.array([_polygonal_part(g) for g in geoms], dtype=object)
-
-
-def _polygonal_part(geom: shapely.Geometry) -> Polygon | MultiPolygon:
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 0]
-    if not parts:
-        return Polygon()
-    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
-
-
 def _finish(drafts: list[_Draft], setback: float) -> list[RoofFace]:
     """Measure every face in its own plane, all faces at once, and number them."""
     if not drafts:
@@ -654,11 +647,9 @@ def _finish(drafts: list[_Draft], setback: float) -> list[RoofFace]:
     flat_obstacles = _unfold(obstacles, a, b)
     # Mitred buffers of traced outlines can come out slightly invalid; repair them and
     # overlay on a 1 mm grid, whose snap-rounding cannot fail on near-coincident edges.
-    usable = shapely.difference(
-        _polygonal(shapely.make_valid(shapely.buffer(flat_outlines, -setback, join_style="mitre"))),
-        _polygonal(shapely.make_valid(shapely.buffer(flat_obstacles, setback, join_style="mitre"))),
-        grid_size=1e-3,
-    )
+    inner = shapely.make_valid(shapely.buffer(flat_outlines, -setback, join_style="mitre"))
+    cleared = shapely.make_valid(shapely.buffer(flat_obstacles, setback, join_style="mitre"))
+    usable = shapely.difference(polygonal_parts(inner), polygonal_parts(cleared), grid_size=1e-3)
     area = shapely.area(flat_outlines)
     usable_area = shapely.area(usable)
     usable_plan = _unfold(usable, a, b, fold=True)
@@ -724,6 +715,66 @@ def _unfold(geoms: np.ndarray, a: np.ndarray, b: np.ndarray, *, fold: bool = Fal
     return shapely.set_coordinates(geoms.copy(), rel + origin)
 
 
+_N_MOMENTS = 10
+"""Length of a row of plane moments: Σw, Σwu, Σwv, Σwz, Σwuu, Σwuv, Σwvv, Σwuz, Σwvz, Σwzz."""
+
+
+@njit(cache=True, inline="always")
+def _add_point(m, w, u, v, z):
+    """Add the point (u, v, z) with weight w to the plane moments ``m``, in place."""
+    m[0] += w
+    m[1] += w * u
+    m[2] += w * v
+    m[3] += w * z
+    m[4] += w * u * u
+    m[5] += w * u * v
+    m[6] += w * v * v
+    m[7] += w * u * z
+    m[8] += w * v * z
+    m[9] += w * z * z
+
+
+@njit(cache=True)
+def _moments(labels, zl, res, n_labels):
+    """Plane moments of each label's pixels (see :data:`_N_MOMENTS`), weight 1 each."""
+    m = np.zeros((n_labels + 1, _N_MOMENTS))
+    nrows, ncols = labels.shape
+    for r in range(nrows):
+        v = -(r + 0.5) * res
+        for cc in range(ncols):
+            k = labels[r, cc]
+            if k > 0:
+                _add_point(m[k], 1.0, (cc + 0.5) * res, v, zl[r, cc])
+    return m
+
+
+@njit(cache=True)
+def _fit(m):
+    """Weighted least-squares plane z = a·u + b·v + c from one row of moments.
+
+    The one plane solve of the segmentation: the normal equations centred on the weighted
+    mean, solved by Cramer's rule. Returns (a, b, c, sse), sse the weighted residual sum of
+    squares; sse is infinite when the weights sum under 3 or the points lie in a line (no
+    plane), and then a = b = 0 and c is the mean height.
+    """
+    n = m[0]
+    if n < 3.0:
+        return 0.0, 0.0, 0.0, np.inf
+    mu, mv, mz = m[1] / n, m[2] / n, m[3] / n
+    cuu = m[4] - n * mu * mu
+    cuv = m[5] - n * mu * mv
+    cvv = m[6] - n * mv * mv
+    cuz = m[7] - n * mu * mz
+    cvz = m[8] - n * mv * mz
+    czz = m[9] - n * mz * mz
+    det = cuu * cvv - cuv * cuv
+    if det <= 1e-9 * (cuu + cvv) ** 2:
+        return 0.0, 0.0, mz, np.inf
+    a = (cuz * cvv - cvz * cuv) / det
+    b = (cvz * cuu - cuz * cuv) / det
+    return a, b, mz - a * mu - b * mv, czz - a * cuz - b * cvz
+
+
 @njit(cache=True)
 def _local_planes(z, mask, res):
     """Weighted least-squares plane through each masked pixel's masked 3×3 neighbours.
@@ -736,11 +787,12 @@ def _local_planes(z, mask, res):
     dz_dx = np.full((nrows, ncols), np.nan)
     dz_dy = np.full((nrows, ncols), np.nan)
     spread = np.full((nrows, ncols), np.nan)
+    m = np.empty(_N_MOMENTS)
     for r in range(nrows):
         for c in range(ncols):
             if not mask[r, c]:
                 continue
-            sw = swu = swv = swz = swuu = swuv = swvv = swuz = swvz = swzz = 0.0
+            m[:] = 0.0
             count = 0
             for dr in range(-1, 2):
                 rr = r + dr
@@ -750,38 +802,18 @@ def _local_planes(z, mask, res):
                     cc = c + dc
                     if cc < 0 or cc >= ncols or not mask[rr, cc]:
                         continue
-                    w = float((2 - abs(dr)) * (2 - abs(dc)))
-                    u = dc * res
-                    v = -dr * res
-                    h = z[rr, cc] - z[r, c]
+                    # Offsets from the centre pixel keep the sums small numbers.
+                    weight = float((2 - abs(dr)) * (2 - abs(dc)))
+                    _add_point(m, weight, dc * res, -dr * res, z[rr, cc] - z[r, c])
                     count += 1
-                    sw += w
-                    swu += w * u
-                    swv += w * v
-                    swz += w * h
-                    swuu += w * u * u
-                    swuv += w * u * v
-                    swvv += w * v * v
-                    swuz += w * u * h
-                    swvz += w * v * h
-                    swzz += w * h * h
             if count < 4:
                 continue
-            mu, mv, mz = swu / sw, swv / sw, swz / sw
-            cuu = swuu - sw * mu * mu
-            cuv = swuv - sw * mu * mv
-            cvv = swvv - sw * mv * mv
-            cuz = swuz - sw * mu * mz
-            cvz = swvz - sw * mv * mz
-            det = cuu * cvv - cuv * cuv
-            if det <= 1e-9 * (cuu + cvv) ** 2:
+            a, b, _, sse = _fit(m)
+            if not np.isfinite(sse):
                 continue
-            a = (cuz * cvv - cvz * cuv) / det
-            b = (cvz * cuu - cuz * cuv) / det
             dz_dx[r, c] = a
             dz_dy[r, c] = b
-            sse = swzz - sw * mz * mz - a * cuz - b * cvz
-            spread[r, c] = math.sqrt(max(sse, 0.0) / sw)
+            spread[r, c] = math.sqrt(max(sse, 0.0) / m[0])
     return dz_dx, dz_dy, spread
 
 
@@ -796,6 +828,7 @@ def _grow(zl, dz_dx, dz_dy, seeds, grow_mask, res, cos_tol, tol):
     nrows, ncols = zl.shape
     labels = np.zeros((nrows, ncols), np.int32)
     queue = np.empty(nrows * ncols, np.int64)
+    m = np.empty(_N_MOMENTS)
     region = 0
     for seed in seeds:
         r0 = seed // ncols
@@ -816,9 +849,8 @@ def _grow(zl, dz_dx, dz_dy, seeds, grow_mask, res, cos_tol, tol):
                 z_mean += zl[r, cc]
                 k += 1
         c = z_mean / k - a * u0 - b * v0
-        n = 1.0
-        su, sv, sz = u0, v0, zl[r0, c0]
-        suu, suv, svv, suz, svz = u0 * u0, u0 * v0, v0 * v0, u0 * zl[r0, c0], v0 * zl[r0, c0]
+        m[:] = 0.0
+        _add_point(m, 1.0, u0, v0, zl[r0, c0])
         refit_at = 6.0
         head = 0
         tail = 1
@@ -855,77 +887,14 @@ def _grow(zl, dz_dx, dz_dy, seeds, grow_mask, res, cos_tol, tol):
                     labels[r, cc] = region
                     queue[tail] = r * ncols + cc
                     tail += 1
-                    n += 1.0
-                    su += u
-                    sv += v
-                    sz += z
-                    suu += u * u
-                    suv += u * v
-                    svv += v * v
-                    suz += u * z
-                    svz += v * z
-                    if n >= refit_at:
-                        refit_at = n * 1.25
-                        mu, mv, mz = su / n, sv / n, sz / n
-                        cuu = suu - n * mu * mu
-                        cuv = suv - n * mu * mv
-                        cvv = svv - n * mv * mv
-                        cuz = suz - n * mu * mz
-                        cvz = svz - n * mv * mz
-                        det = cuu * cvv - cuv * cuv
+                    _add_point(m, 1.0, u, v, z)
+                    if m[0] >= refit_at:
+                        refit_at = m[0] * 1.25
+                        fit_a, fit_b, fit_c, sse = _fit(m)
                         # Pixels still in a line leave the plane's cross-slope undefined.
-                        if det > 1e-9 * (cuu + cvv) ** 2:
-                            a = (cuz * cvv - cvz * cuv) / det
-                            b = (cvz * cuu - cuz * cuv) / det
-                            c = mz - a * mu - b * mv
+                        if np.isfinite(sse):
+                            a, b, c = fit_a, fit_b, fit_c
     return labels
-
-
-@njit(cache=True)
-def _moments(labels, zl, res, n_labels):
-    """Least-squares sums per label: n, Σu, Σv, Σz, Σuu, Σuv, Σvv, Σuz, Σvz, Σzz."""
-    m = np.zeros((n_labels + 1, 10))
-    nrows, ncols = labels.shape
-    for r in range(nrows):
-        v = -(r + 0.5) * res
-        for cc in range(ncols):
-            k = labels[r, cc]
-            if k <= 0:
-                continue
-            u = (cc + 0.5) * res
-            z = zl[r, cc]
-            m[k, 0] += 1.0
-            m[k, 1] += u
-            m[k, 2] += v
-            m[k, 3] += z
-            m[k, 4] += u * u
-            m[k, 5] += u * v
-            m[k, 6] += v * v
-            m[k, 7] += u * z
-            m[k, 8] += v * z
-            m[k, 9] += z * z
-    return m
-
-
-@njit(cache=True)
-def _fit(m):
-    """Plane (a, b, c) and residual sum of squares from one row of moments."""
-    n = m[0]
-    if n < 3.0:
-        return 0.0, 0.0, 0.0, np.inf
-    mu, mv, mz = m[1] / n, m[2] / n, m[3] / n
-    cuu = m[4] - n * mu * mu
-    cuv = m[5] - n * mu * mv
-    cvv = m[6] - n * mv * mv
-    cuz = m[7] - n * mu * mz
-    cvz = m[8] - n * mv * mz
-    czz = m[9] - n * mz * mz
-    det = cuu * cvv - cuv * cuv
-    if det <= 1e-9 * (cuu + cvv) ** 2:
-        return 0.0, 0.0, mz, np.inf
-    a = (cuz * cvv - cvz * cuv) / det
-    b = (cvz * cuu - cuz * cuv) / det
-    return a, b, mz - a * mu - b * mv, czz - a * cuz - b * cvz
 
 
 @njit(cache=True)

@@ -19,6 +19,8 @@ from rasterio.errors import CRSError, RasterioIOError
 from rasterio.fill import fillnodata
 from rasterio.io import DatasetReader
 from rasterio.merge import merge
+from rasterio.windows import Window, from_bounds
+from rasterio.windows import transform as window_transform
 from scipy import ndimage, sparse
 from scipy.sparse.linalg import spsolve
 
@@ -640,3 +642,134 @@ def _burn_highest(
                 top_class[cell[wins]] = classification[keep][wins]
     except _LAS_ERRORS as exc:
         raise InputError(f"cannot read the LAS/LAZ points: {exc}", source=source) from exc
+
+
+def crop(surface: Surface, bounds: tuple[float, float, float, float]) -> Surface:
+    """The part of ``surface`` inside ``bounds`` (snapped outward to whole pixels).
+
+    The class masks are cut alike; ``filled_cells`` is 0, the holes having been filled
+    when the whole surface was read.
+
+    >>> transform = Affine(0.5, 0.0, 0.0, 0.0, -0.5, 2.0)
+    >>> grid = Surface(np.zeros((4, 4), np.float32), transform, CRS.from_epsg(2154))
+    >>> crop(grid, (0.2, 0.0, 1.0, 1.1)).shape
+    (3, 2)
+    """
+    rows, cols = surface.shape
+    win = from_bounds(*bounds, transform=surface.transform)
+    row0 = max(int(np.floor(win.row_off)), 0)
+    col0 = max(int(np.floor(win.col_off)), 0)
+    row1 = min(int(np.ceil(win.row_off + win.height)), rows)
+    col1 = min(int(np.ceil(win.col_off + win.width)), cols)
+    window = Window(col0, row0, col1 - col0, row1 - row0)
+    sl = (slice(row0, row1), slice(col0, col1))
+
+    def cut(mask: np.ndarray | None) -> np.ndarray | None:
+        return None if mask is None else mask[sl]
+
+    return Surface(
+        elevation=surface.elevation[sl],
+        transform=window_transform(window, surface.transform),
+        crs=surface.crs,
+        filled_cells=0,
+        ground=cut(surface.ground),
+        vegetation=cut(surface.vegetation),
+        building=cut(surface.building),
+        sources=surface.sources,
+    )
+
+
+@dataclass(frozen=True)
+class DsmSource:
+    """DSM files read window by window: a build never holds more than one tile's window.
+
+    Picklable (paths and header facts only), so a Dask worker reads its own window.
+
+    Attributes
+    ----------
+    paths : tuple of str
+    crs : rasterio.crs.CRS
+    bounds : tuple of float
+        Union of the files' bounds. [m]
+    resolution : float
+        [m]
+    """
+
+    paths: tuple[str, ...]
+    crs: CRS
+    bounds: tuple[float, float, float, float]
+    resolution: float
+
+    @classmethod
+    def open(cls, paths: Sequence[str | os.PathLike[str]]) -> DsmSource:
+        """Check the files and read their extent from the headers."""
+        crs, bounds, resolution = dsm_extent(paths)
+        return cls(tuple(str(p) for p in paths), crs, bounds, resolution)
+
+    def read(self, bounds: tuple[float, float, float, float]) -> Surface:
+        """The merged, hole-filled surface inside ``bounds``."""
+        return read_dsm(self.paths, bounds=bounds)
+
+
+@dataclass(frozen=True)
+class LazSource:
+    """Classified point clouds rasterised window by window, as :class:`DsmSource` reads DSMs.
+
+    Attributes
+    ----------
+    paths : tuple of str
+    crs : rasterio.crs.CRS
+    bounds : tuple of float
+        Union of the files' header bounds. [m]
+    resolution : float
+        Cell size of the rasterisation. [m]
+    """
+
+    paths: tuple[str, ...]
+    crs: CRS
+    bounds: tuple[float, float, float, float]
+    resolution: float
+
+    @classmethod
+    def open(
+        cls, paths: Sequence[str | os.PathLike[str]], *, resolution: float, crs: str | None
+    ) -> LazSource:
+        """Check the files and read their extent from the headers."""
+        grid_crs, bounds = laz_extent(paths, crs=crs)
+        return cls(tuple(str(p) for p in paths), grid_crs, bounds, resolution)
+
+    def read(self, bounds: tuple[float, float, float, float]) -> Surface:
+        """The highest return per cell inside ``bounds``, with the class masks."""
+        # the files' CRS was settled by open(): pass it for the files without one
+        return rasterize_laz(self.paths, resolution=self.resolution, crs=self.crs, bounds=bounds)
+
+
+SurfaceInput = Surface | DsmSource | LazSource
+"""What a build reads its tiles from: a surface in memory, or files read window by window."""
+
+
+def read_window(source: SurfaceInput, bounds: tuple[float, float, float, float]) -> Surface:
+    """The surface inside ``bounds``: cut from memory, or read from the source's files."""
+    return crop(source, bounds) if isinstance(source, Surface) else source.read(bounds)
+
+
+def source_grid(source: SurfaceInput) -> tuple[Affine, tuple[int, int]]:
+    """Transform and shape of the source's whole area, on its pixel grid.
+
+    Returns
+    -------
+    transform : affine.Affine
+    shape : tuple of int
+        (rows, cols).
+    """
+    if isinstance(source, Surface):
+        return source.transform, source.shape
+    xmin, ymin, xmax, ymax = source.bounds
+    res = source.resolution
+    if isinstance(source, LazSource):
+        # point clouds are rasterised on multiples of the resolution (rasterize_laz)
+        xmin, ymax = math.floor(xmin / res) * res, math.ceil(ymax / res) * res
+        shape = (math.ceil((ymax - ymin) / res), math.ceil((xmax - xmin) / res))
+    else:
+        shape = (round((ymax - ymin) / res), round((xmax - xmin) / res))
+    return Affine(res, 0.0, xmin, 0.0, -res, ymax), shape

@@ -1,8 +1,8 @@
 """Typical-year weather: PVGIS TMY (CSV with or without its header, JSON) and EPW.
 
-Every source is read into one :class:`Weather`: 8760 hourly rows on a UTC index coerced
-to the non-leap year 2023 (each month of a typical year comes from a different year), with
-pvlib's column names.
+Every source is read into one :class:`Weather`: 8760 hourly rows on the UTC calendar of
+:mod:`solar.calendar` (each month of a typical year comes from a different year, and all
+are coerced to its non-leap year), with pvlib's column names.
 
 Timestamp convention
 --------------------
@@ -29,9 +29,9 @@ sun at ``index + offset``.
   ``TZ`` field says, and their "Irradiance Time Offset" comment is counted from the end of
   the hour.
 
-The default weather of the Artois, :data:`DEFAULT_WEATHER`, is the PVGIS TMY 2005-2020 at
-50.811N 3.310E (Menen, 55 km north of Lens): GHI 1099.7 kWh m-2 yr-1, mean air temperature
-11.1 °C.
+The default weather of the Artois, :data:`solar.resources.DEFAULT_WEATHER`, is the PVGIS
+TMY 2005-2020 at 50.811N 3.310E (Menen, 55 km north of Lens): GHI 1099.7 kWh m-2 yr-1, mean
+air temperature 11.1 °C.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
+from solar.calendar import HOURS_PER_YEAR, hourly_index
 from solar.errors import InputError
 
 PVGIS_IRRADIANCE_OFFSET = 10.0 / 60.0
@@ -54,9 +55,6 @@ Fitted on the default file (see the module docstring). [h]"""
 
 HOURLY_MEAN_OFFSET = 0.5
 """Offset of an hourly mean: the middle of the hour that starts at the index. [h]"""
-
-YEAR = 2023
-"""The non-leap year every typical year is coerced to."""
 
 COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 IRRADIANCE_COLUMNS = ("ghi", "dni", "dhi")
@@ -96,8 +94,8 @@ class Weather:
     Attributes
     ----------
     data : pandas.DataFrame
-        8760 rows on a tz-aware UTC hourly index, coerced to the non-leap year 2023 so
-        that every source shares one calendar. Columns ``ghi``, ``dni``, ``dhi``
+        8760 rows on the tz-aware UTC hourly index of :func:`solar.calendar.hourly_index`,
+        so that every source shares one calendar. Columns ``ghi``, ``dni``, ``dhi``
         [W m-2], ``temp_air`` [°C] and ``wind_speed`` [m s-1] (at 10 m for PVGIS).
     latitude, longitude : float
         Site of the weather. [°]
@@ -257,8 +255,8 @@ def _read_pvgis_csv(p: Path) -> Weather:
     source = str(p)
     lines = p.read_bytes().splitlines()
     rows = [i for i, line in enumerate(lines) if _PVGIS_ROW.match(line)]
-    if len(rows) != 8760:
-        raise InputError(f"expected 8760 hourly rows, found {len(rows)}", source=source)
+    if len(rows) != HOURS_PER_YEAR:
+        raise InputError(f"expected {HOURS_PER_YEAR} hourly rows, found {len(rows)}", source=source)
     first_line = rows[0] + 1
     try:
         frame, meta = pvlib.iotools.read_pvgis_tmy(p, pvgis_format="csv")
@@ -297,8 +295,10 @@ def _read_epw(p: Path) -> Weather:
         frame, meta = pvlib.iotools.read_epw(p)
     except (ValueError, IndexError, KeyError, UnicodeDecodeError) as exc:
         raise InputError(f"not an EPW file: {exc}", source=source) from exc
-    if len(frame) != 8760:
-        raise InputError(f"expected 8760 hourly rows, found {len(frame)}", source=source)
+    if len(frame) != HOURS_PER_YEAR:
+        raise InputError(
+            f"expected {HOURS_PER_YEAR} hourly rows, found {len(frame)}", source=source
+        )
     with p.open(encoding="utf-8", errors="replace") as f:
         header = [f.readline() for _ in range(_EPW_HEADER_LINES)]
     pvgis_offset = re.search(r"Irradiance Time Offset \(h\):\s*(-?[\d.]+)", "".join(header))
@@ -339,12 +339,14 @@ def _parse_pvgis_times(text: pd.Series, source: str, first_line: int) -> pd.Date
 def _validated(
     frame: pd.DataFrame, times: pd.Index, source: str, first_line: int | None
 ) -> pd.DataFrame:
-    """Check one year of hourly rows and put it on the 2023 UTC calendar."""
+    """Check one year of hourly rows and put it on the calendar's UTC hours."""
     missing_columns = [c for c in COLUMNS if c not in frame.columns]
     if missing_columns:
         raise InputError(f"missing columns {', '.join(missing_columns)}", source=source)
-    if len(frame) != 8760:
-        raise InputError(f"expected 8760 hourly rows, found {len(frame)}", source=source)
+    if len(frame) != HOURS_PER_YEAR:
+        raise InputError(
+            f"expected {HOURS_PER_YEAR} hourly rows, found {len(frame)}", source=source
+        )
     values = frame[list(COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
 
     def line_of(row: int) -> int | None:
@@ -371,16 +373,16 @@ def _validated(
         raise InputError("timestamps without a time zone", source=source)
     index = index.tz_convert("UTC")
     if ((index.month == 2) & (index.day == 29)).any():
-        raise InputError("29 February in a typical year of 8760 hours", source=source)
+        raise InputError(f"29 February in a typical year of {HOURS_PER_YEAR} hours", source=source)
     # A typical year splices months of different years; only the calendar position counts.
     # Rows that a time-zone shift pushed into the previous or next year wrap around.
     hours = (index.day_of_year.to_numpy() - 1) * 24 + index.hour.to_numpy()
     leap_after_feb = index.is_leap_year & (index.month > 2)
     hours = np.where(leap_after_feb, hours - 24, hours)
     order = np.argsort(hours, kind="stable")
-    if not np.array_equal(hours[order], np.arange(8760)) or (index.minute != 0).any():
+    if not np.array_equal(hours[order], np.arange(HOURS_PER_YEAR)) or (index.minute != 0).any():
         raise InputError(
-            "the rows are not the 8760 distinct hours of one year on the hour", source=source
+            f"the rows are not the {HOURS_PER_YEAR} distinct hours of one year on the hour",
+            source=source,
         )
-    calendar = pd.date_range(f"{YEAR}-01-01", periods=8760, freq="h", tz="UTC")
-    return pd.DataFrame(values[order], index=calendar, columns=list(COLUMNS))
+    return pd.DataFrame(values[order], index=hourly_index(), columns=list(COLUMNS))

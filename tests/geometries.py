@@ -29,6 +29,12 @@ bowtie = shapely.Polygon([(0.0, 0.0), (10.0, 10.0), (10.0, 0.0), (0.0, 10.0)])
 collapsed_polygon = shapely.Polygon([(0.0, 0.0), (5.0, 5.0), (10.0, 10.0), (0.0, 0.0)])
 """Invalid: a ring with no area, which repairs to a line only."""
 
+bowtie_beside_a_collapsed_ring = shapely.MultiPolygon(
+    [bowtie, shapely.Polygon([(20.0, 0.0), (25.0, 5.0), (30.0, 10.0), (20.0, 0.0)])]
+)
+"""Invalid: the bowtie and a ring with no area. Repaired, a collection of the two triangles
+(a MultiPolygon, 50 m²) and a line."""
+
 empty_polygon = shapely.Polygon()
 """Empty."""
 

@@ -15,12 +15,11 @@ from rasterio.crs import CRS
 
 from solar.errors import InputError
 from solar.footprints import Footprint, FootprintSet, read_footprints, select_within
-from solar.resources import DATA_DIR
+from solar.resources import LIDAR_DIR
 from tests import geometries as g
 
-DATA = DATA_DIR / "lidar"
-DELFT_BGT = DATA / "delft_ahn3" / "bgt_pand.sqlite"
-BURGUNDY = DATA / "ign_lidarhd_burgundy_870000_6618000"
+DELFT_BGT = LIDAR_DIR / "delft_ahn3" / "bgt_pand.sqlite"
+BURGUNDY = LIDAR_DIR / "ign_lidarhd_burgundy_870000_6618000"
 BURGUNDY_SHP = BURGUNDY / "870000_6618000.subset.postIA.shp"
 
 # Somewhere in Lens, Lambert-93. [m]
@@ -179,6 +178,20 @@ def test_shared_geometries(zoo: Path) -> None:
         "g": "invalid geometry with no polygonal part once repaired",
         "h": "empty geometry",
     }
+
+
+def test_repair_keeps_the_polygons_nested_in_a_collection(tmp_path: Path) -> None:
+    # make_valid returns the two triangles as a MultiPolygon inside a collection, beside the
+    # line left by the collapsed ring.
+    path = write_geojson(
+        tmp_path / "nested.geojson", [placed(g.bowtie_beside_a_collapsed_ring)], [{"id": "n"}], 2154
+    )
+    fs = read_footprints(path, target_crs="EPSG:2154")
+    [footprint] = fs.footprints
+    assert fs.repaired == 1
+    assert footprint.geometry.is_valid
+    assert footprint.geometry.geom_type == "MultiPolygon"
+    assert footprint.geometry.area == pytest.approx(50.0, abs=1e-6)
 
 
 def test_geopackage_layers_and_target_crs_object(tmp_path: Path) -> None:

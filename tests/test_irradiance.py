@@ -6,9 +6,17 @@ import numpy as np
 import pandas as pd
 import pvlib
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
-from solar.irradiance import PlaneOfArray, Shading, optimal_orientation, poa_irradiance
+from solar.calendar import HOURS_PER_YEAR
+from solar.irradiance import (
+    PEREZ_COEFFICIENTS,
+    PEREZ_MODEL,
+    PlaneOfArray,
+    Shading,
+    optimal_orientation,
+    poa_irradiance,
+)
 from solar.resources import DEFAULT_WEATHER
 from solar.weather import Weather, read_weather, solar_position
 
@@ -35,7 +43,8 @@ def open_sky(weather: Weather, solpos: pd.DataFrame) -> PlaneOfArray:
 def _pvlib(weather: Weather, solpos: pd.DataFrame, tilt: float, azimuth: float) -> pd.DataFrame:
     """pvlib's own Perez transposition, the reference."""
     if np.isnan(azimuth):
-        tilt, azimuth = 0.0, 180.0
+        # A flat face is horizontal, where pvlib's result does not depend on the azimuth.
+        tilt, azimuth = 0.0, 0.0
     data = weather.data
     total = pvlib.irradiance.get_total_irradiance(
         tilt,
@@ -76,9 +85,22 @@ def test_open_sky_equals_pvlib_perez(
 
 
 def test_flat_none_azimuth_is_horizontal(weather: Weather, solpos: pd.DataFrame) -> None:
-    out = poa_irradiance(weather, solpos, [0.0, 30.0], np.array([None, None], dtype=float))
-    reference = _pvlib(weather, solpos, 0.0, 180.0)["poa_global"]
-    assert_allclose(out.poa_global, np.vstack([reference, reference]), atol=0.05)
+    tilt = [0.0, 30.0, 0.0, 0.0]
+    azimuth = np.array([None, None, 90.0, 250.0], dtype=float)
+    out = poa_irradiance(weather, solpos, tilt, azimuth)
+    reference = _pvlib(weather, solpos, 0.0, 0.0)["poa_global"]
+    assert_allclose(out.poa_global, np.vstack([reference] * 4), atol=0.05)
+
+
+def test_vendored_perez_coefficients_are_pvlibs() -> None:
+    # pvlib keeps its tables private: this checks that the copy has not drifted from them.
+    from pvlib.irradiance import _get_perez_coefficients
+
+    f1, f2 = _get_perez_coefficients(PEREZ_MODEL)
+    assert_array_equal(PEREZ_COEFFICIENTS, np.hstack([f1, f2]))
+    # Two entries read off Perez et al. (1990), table 6: F11 of the overcast bin, F23 of the
+    # clearest.
+    assert (PEREZ_COEFFICIENTS[0, 0], PEREZ_COEFFICIENTS[7, 5]) == (-0.008, 0.251)
 
 
 def test_full_view_shading_changes_nothing(
@@ -86,7 +108,7 @@ def test_full_view_shading_changes_nothing(
 ) -> None:
     n = len(PLANES)
     tilt, azimuth = zip(*PLANES, strict=True)
-    clear = Shading(np.ones((n, 8760)), np.ones(n), np.ones(n))
+    clear = Shading(np.ones((n, HOURS_PER_YEAR)), np.ones(n), np.ones(n))
     shaded = poa_irradiance(weather, solpos, tilt, azimuth, shading=clear)
     assert_allclose(shaded.poa_global, open_sky.poa_global, atol=1e-3)
 
@@ -94,7 +116,7 @@ def test_full_view_shading_changes_nothing(
 def _one(
     weather: Weather, solpos: pd.DataFrame, lit: float, sky: float, band: float
 ) -> PlaneOfArray:
-    shading = Shading(np.full((1, 8760), lit), np.array([sky]), np.array([band]))
+    shading = Shading(np.full((1, HOURS_PER_YEAR), lit), np.array([sky]), np.array([band]))
     return poa_irradiance(weather, solpos, [35.0], [180.0], shading=shading)
 
 
@@ -180,7 +202,9 @@ def test_many_faces_in_blocks(weather: Weather, solpos: pd.DataFrame) -> None:
 def test_open_faces_come_with_the_shaded_ones(weather: Weather, solpos: pd.DataFrame) -> None:
     rng = np.random.default_rng(3)
     tilt, azimuth = rng.uniform(0, 60, 5), rng.uniform(0, 360, 5)
-    shading = Shading(rng.uniform(0, 1, (5, 8760)), rng.uniform(0.3, 1, 5), rng.uniform(0, 1, 5))
+    shading = Shading(
+        rng.uniform(0, 1, (5, HOURS_PER_YEAR)), rng.uniform(0.3, 1, 5), rng.uniform(0, 1, 5)
+    )
     both = poa_irradiance(weather, solpos, tilt, azimuth, shading=shading, with_open=True)
     alone = poa_irradiance(weather, solpos, tilt, azimuth, shading=shading)
     open_plane = poa_irradiance(weather, solpos, tilt, azimuth)
@@ -209,10 +233,10 @@ def test_bad_shapes(weather: Weather, solpos: pd.DataFrame) -> None:
             solpos,
             [30.0],
             [180.0],
-            shading=Shading(np.ones((1, 8760)), np.array([1.5]), np.ones(1)),
+            shading=Shading(np.ones((1, HOURS_PER_YEAR)), np.array([1.5]), np.ones(1)),
         )
     with pytest.raises(ValueError, match="lit_fraction"):
-        lit = np.ones((1, 8760))
+        lit = np.ones((1, HOURS_PER_YEAR))
         lit[0, 4000] = np.nan
         poa_irradiance(
             weather, solpos, [30.0], [180.0], shading=Shading(lit, np.ones(1), np.ones(1))

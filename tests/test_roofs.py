@@ -19,11 +19,11 @@ import pytest
 import shapely
 from numpy.testing import assert_allclose
 
-from solar.resources import DATA_DIR
+from solar.resources import LIDAR_DIR
 from solar.roofs import RoofFace, horn_gradient, plane_orientation, segment_roofs
 from tests import scenes
 
-DELFT = DATA_DIR / "lidar" / "delft_ahn3"
+DELFT = LIDAR_DIR / "delft_ahn3"
 
 
 def _azimuth_error(a: float, b: float) -> float:
@@ -196,6 +196,15 @@ def test_min_face_area_turns_a_dormer_into_an_obstacle() -> None:
     assert south.usable_area_m2 < plain_south.usable_area_m2 - 6.0
 
 
+def test_min_face_area_is_a_sloped_area() -> None:
+    # A 6 m × 4 m shed at 60°: 24 m² in plan, 24 m² / cos(60°) = 48 m² in its own plane.
+    scene = scenes.shed(tilt=60.0, length=6.0, width=4.0)
+    [face] = _segment(scene, min_face_area=30.0)  # above the plan area, below the sloped one
+    assert face.area_m2 >= 30.0
+    assert_allclose(face.area_m2, 48.0, rtol=0.02)
+    assert _segment(scene, min_face_area=50.0) == []
+
+
 @pytest.mark.parametrize("setback", [0.0, 0.4, 0.8])
 def test_setback_is_kept_in_the_roof_plane(setback: float) -> None:
     scene = scenes.gable(length=12.0, width=8.0)
@@ -218,12 +227,12 @@ def test_obstacle_tolerance_decides_what_is_an_obstacle() -> None:
     assert loose.usable_area_m2 > strict.usable_area_m2 + 3.0
 
 
-def test_max_tilt_separates_roofs_from_walls() -> None:
+def test_max_roof_tilt_separates_roofs_from_walls() -> None:
     scene = scenes.shed(tilt=65.0)
-    [face] = _segment(scene, max_tilt=70.0)
+    [face] = _segment(scene, max_roof_tilt=70.0)
     assert abs(face.surface_tilt - 65.0) <= 1.5
     assert_allclose(face.area_m2, scene.faces[0].area_m2, rtol=0.05)
-    assert _segment(scene, max_tilt=60.0) == []
+    assert _segment(scene, max_roof_tilt=60.0) == []
 
 
 def test_angle_tolerance_decides_how_much_a_face_may_bend() -> None:
@@ -267,7 +276,7 @@ def test_footprints_off_the_grid_get_no_face() -> None:
         {"setback": -0.1},
         {"min_face_area": -1.0},
         {"obstacle_tolerance": 0.0},
-        {"max_tilt": 90.0},
+        {"max_roof_tilt": 90.0},
         {"angle_tolerance": 0.0},
         {"min_height": -1.0},
     ],

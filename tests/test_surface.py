@@ -15,16 +15,15 @@ from rasterio.windows import Window
 
 from solar import surface as surface_module
 from solar.errors import InputError
-from solar.resources import DATA_DIR
+from solar.resources import LIDAR_DIR
 from solar.surface import rasterize_laz, read_dsm
 
-DATA = DATA_DIR / "lidar"
-MONTPELLIER = DATA / "ign_lidarhd_montpellier_77055_627760"
+MONTPELLIER = LIDAR_DIR / "ign_lidarhd_montpellier_77055_627760"
 MONTPELLIER_DSM = MONTPELLIER / "DSM_test_data_77055_627760_LA93_IGN69_50CM.tif"
 MONTPELLIER_LAZ = MONTPELLIER / "test_data_77055_627760_LA93_IGN69.laz"
-DELFT_LAZ = [DATA / "delft_ahn3" / f"ahn3_cropped_{i}.laz" for i in (1, 2)]
+DELFT_LAZ = [LIDAR_DIR / "delft_ahn3" / f"ahn3_cropped_{i}.laz" for i in (1, 2)]
 BURGUNDY_LAZ = (
-    DATA / "ign_lidarhd_burgundy_870000_6618000" / "870000_6618000.subset.postValidation.laz"
+    LIDAR_DIR / "ign_lidarhd_burgundy_870000_6618000" / "870000_6618000.subset.postValidation.laz"
 )
 
 

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from app import views
-from app.dependencies import AddressIndexDep, DocumentsDep
+from app.dependencies import ServicesDep
 from app.models import AddressHit, AddressSearch, AddressSolar, ErrorBody
-from solar.errors import NoBuildingAtAddress, NotFound
 
 router = APIRouter(
     prefix="/api/v1/addresses",
@@ -34,11 +33,11 @@ def search_addresses(
             examples=["12 av jean jaures lens"],
         ),
     ],
-    index: AddressIndexDep,
+    services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=50, description="Most results returned.")] = 10,
 ) -> Response:
     """Addresses matching `q`, best first: exact number and street, then prefixes, then typos."""
-    hits = index.search(q, limit=limit)
+    hits = services.address_index.search(q, limit=limit)
     return views.json_response(
         AddressSearch(results=[AddressHit.model_validate(h.address) for h in hits])
     )
@@ -60,13 +59,8 @@ def address_solar(
     address_id: Annotated[
         str, Path(max_length=200, description="A BAN id.", examples=["62498_0540_00012_bis"])
     ],
-    index: AddressIndexDep,
-    documents: DocumentsDep,
+    services: ServicesDep,
 ) -> Response:
     """The address, and the building under it with every roof face."""
-    record = index.get(address_id)
-    if record is None:
-        raise NotFound(f"no address with id {address_id!r}")
-    if record["building_id"] is None:
-        raise NoBuildingAtAddress("no building at this address")
-    return documents.address_response(views.address(record), record["building_id"])
+    address, building_id = services.address(address_id)
+    return services.documents.address_response(address, building_id)

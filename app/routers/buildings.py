@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.dependencies import CadastreDep, DocumentsDep, ProjectorDep
+from app.dependencies import ServicesDep
 from app.models import BuildingSolar, ErrorBody
 from solar.errors import NotFound
 
@@ -25,16 +25,15 @@ router = APIRouter(
 def building_at(
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude [°], WGS84.")],
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude [°], WGS84.")],
-    cadastre: CadastreDep,
-    projector: ProjectorDep,
-    documents: DocumentsDep,
+    services: ServicesDep,
 ) -> Response:
     """The building whose footprint holds the point, with every roof face; else a 404."""
-    x, y = projector.point_from_wgs84(lon, lat)
-    building = cadastre.building_at(x, y) if math.isfinite(x) and math.isfinite(y) else None
+    x, y = services.projector.point_from_wgs84(lon, lat)
+    projected = math.isfinite(x) and math.isfinite(y)
+    building = services.cadastre.building_at(x, y) if projected else None
     if building is None:
         raise NotFound(f"no building at lon={lon}, lat={lat}")
-    return documents.response(building.building_id)
+    return services.documents.response(building.building_id)
 
 
 @router.get(
@@ -42,7 +41,7 @@ def building_at(
 )
 def building(
     building_id: Annotated[str, Path(max_length=200, description="The building id.")],
-    documents: DocumentsDep,
+    services: ServicesDep,
 ) -> Response:
     """The building's fields, footprint and faces, each with its monthly production."""
-    return documents.response(building_id)
+    return services.documents.response(building_id)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.dependencies import CoverageDep
+from app.dependencies import ServicesDep
 from app.models import Coverage
 
 router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"])
 
 
 @router.get("", summary="Extent, communes, counts and provenance")
-def coverage(summary: CoverageDep) -> Coverage:
+def coverage(services: ServicesDep) -> Coverage:
     """The WGS84 bounding box, the communes, the counts, and the provenance: data sources
     and their dates, the weather file and the code version."""
-    return summary
+    return services.coverage

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.dependencies import AddressIndexDep, CoverageDep
+from app.dependencies import ServicesDep
 from app.models import Health
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Liveness check")
-def health(summary: CoverageDep, index: AddressIndexDep) -> Health:
+def health(services: ServicesDep) -> Health:
     """`ok`, the version, and what is served."""
+    summary = services.coverage
     return Health(
-        version=summary.api_version, buildings=summary.counts.buildings, addresses=len(index)
+        version=summary.api_version,
+        buildings=summary.counts.buildings,
+        addresses=len(services.address_index),
     )

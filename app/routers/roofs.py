@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app import views
-from app.dependencies import BBoxDep, CadastreDep, ProjectorDep
+from app.dependencies import BBoxDep, ServicesDep
 from app.models import ErrorBody, RoofCollection
 
 router = APIRouter(
@@ -23,10 +23,11 @@ MAX_ROOFS = 5000
 @router.get("", response_model=RoofCollection, summary="Roof faces in a box (GeoJSON)")
 def roofs(
     bbox: BBoxDep,
-    cadastre: CadastreDep,
-    projector: ProjectorDep,
+    services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=MAX_ROOFS, description="Most faces returned.")] = 1000,
 ) -> Response:
     """An RFC 7946 FeatureCollection of the faces in the box, with suitability,
     irradiation and kWc; `truncated` says whether the limit cut it."""
-    return views.json_response(views.roof_collection(cadastre, projector, bbox.as_tuple(), limit))
+    return views.json_response(
+        views.roof_collection(services.cadastre, services.projector, bbox.as_tuple(), limit)
+    )

@@ -2,38 +2,23 @@
 
 Both endpoints run :func:`solar.household.project.simulate_project`; they differ in where the
 load comes from: an Enedis standard profile described in JSON, or the resident's own
-Linky export uploaded as a file.
-
-The Linky file is read in memory under a hard cap (``CADASTRE_UPLOAD_LIMIT_BYTES``): a
-Content-Length above it is refused before reading, and reading stops as soon as the body
-passes it (413). The file is parsed, used for this request and dropped. It never reaches
-the disk: the multipart parser's spool is kept larger than the cap, so it never rolls
-over to a temporary file. It is never logged: no handler logs request bodies, 4xx errors
-are not logged, and python-multipart's framing warnings (which quote body bytes) are
-silenced in :func:`app.main.create_app`.
+Linky export uploaded as a file, read by :func:`app.uploads.read_form` (in memory, under a
+hard cap, never stored, never logged).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
-
 import numpy as np
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
-from starlette.datastructures import FormData, Headers, UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app import views
-from app.dependencies import AddressIndexDep, CadastreDep, SettingsDep, SiteDep
+from app.dependencies import Services, ServicesDep
 from app.models import ErrorBody, LinkyForm, ProjectIn, SimulationRequest, SimulationResult
-from solar.addresses import AddressIndex
-from solar.cadastre import Cadastre
-from solar.errors import InputError, NoBuildingAtAddress, NotFound, PayloadTooLarge
+from app.uploads import form_errors, read_form
+from solar.errors import InputError
 from solar.household.loadcurves import HouseholdOptions, LinkyCurve, read_linky, standard_profile
-from solar.household.project import Site, simulate_project
+from solar.household.project import simulate_project
 from solar.household.uncertainty import Spreads
 
 router = APIRouter(
@@ -54,30 +39,19 @@ router = APIRouter(
     },
 )
 
-#: Room for the form fields and the multipart framing around the file. [bytes]
-FORM_OVERHEAD_BYTES = 64 * 1024
-#: Form fields a Linky upload may carry besides the file.
-MAX_FORM_FIELDS = 20
 
-
-def _building_id(index: AddressIndex, project: ProjectIn) -> str:
+def _building_id(services: Services, project: ProjectIn) -> str:
     """The building of ``building_id``, or the one under ``address_id``."""
     if (project.building_id is None) == (project.address_id is None):
         raise InputError("give exactly one of building_id and address_id", source="building_id")
     if project.building_id is not None:
         return project.building_id
-    record = index.get(str(project.address_id))
-    if record is None:
-        raise NotFound(f"no address with id {project.address_id!r}")
-    if record["building_id"] is None:
-        raise NoBuildingAtAddress("no building at this address")
-    return str(record["building_id"])
+    _, building_id = services.address(str(project.address_id))
+    return building_id
 
 
 def _simulate(
-    cadastre: Cadastre,
-    index: AddressIndex,
-    site: Site,
+    services: Services,
     project: ProjectIn,
     load: np.ndarray,
     *,
@@ -85,10 +59,10 @@ def _simulate(
     linky: LinkyCurve | None = None,
 ) -> Response:
     result = simulate_project(
-        cadastre,
-        _building_id(index, project),
+        services.cadastre,
+        _building_id(services, project),
         load,
-        site=site,
+        site=services.site,
         face_ids=project.face_ids,
         n_modules=project.n_modules,
         kwc=project.kwc,
@@ -108,9 +82,7 @@ def _simulate(
     response_model=SimulationResult,
     summary="Simulate a project with a standard load profile",
 )
-def simulate(
-    body: SimulationRequest, cadastre: CadastreDep, index: AddressIndexDep, site: SiteDep
-) -> Response:
+def simulate(body: SimulationRequest, services: ServicesDep) -> Response:
     """A year of the roof's production against the household's consumption, hour by
     hour, and what it is worth.
 
@@ -124,84 +96,7 @@ def simulate(
         consumption.annual_kwh,
         HouseholdOptions(**consumption.options.model_dump()),
     )
-    return _simulate(cadastre, index, site, body, load, spreads=Spreads())
-
-
-class _InMemoryMultiPartParser(MultiPartParser):
-    """Starlette's multipart parser with a spool as large as the body cap.
-
-    A spooled file moves to disk only when it outgrows its ``max_size``; the body is cut
-    off at ``spool_max_size``, so the uploaded file always stays in memory.
-    """
-
-    def __init__(
-        self, headers: Headers, stream: AsyncGenerator[bytes, None], *, spool_max_size: int
-    ):
-        super().__init__(
-            headers,
-            stream,
-            max_files=1,
-            max_fields=MAX_FORM_FIELDS,
-            max_part_size=FORM_OVERHEAD_BYTES,
-        )
-        self.spool_max_size = spool_max_size
-
-
-async def _capped(
-    stream: AsyncIterator[bytes], cap: int, limit: int
-) -> AsyncGenerator[bytes, None]:
-    """The request body, stopped with a 413 as soon as it passes ``cap`` bytes."""
-    received = 0
-    async for chunk in stream:
-        received += len(chunk)
-        if received > cap:
-            raise PayloadTooLarge(
-                f"the upload is larger than {limit} bytes, the largest file accepted",
-                source="file",
-            )
-        yield chunk
-
-
-async def _read_form(request: Request, limit: int) -> dict[str, Any]:
-    """The form's fields, and the file's bytes under ``"file"``, read under the cap."""
-    cap = limit + FORM_OVERHEAD_BYTES
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > cap:
-        raise PayloadTooLarge(
-            f"the upload is {int(length)} bytes; the file may have at most {limit}",
-            source="file",
-        )
-    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        raise InputError(
-            "expected a multipart/form-data upload with the Linky export in 'file'",
-            source="file",
-        )
-    parser = _InMemoryMultiPartParser(
-        request.headers, _capped(request.stream(), cap, limit), spool_max_size=cap
-    )
-    try:
-        form: FormData = await parser.parse()
-    except MultiPartException as exc:
-        raise InputError(f"malformed upload: {exc.message}", source="file") from None
-    values: dict[str, Any] = {}
-    try:
-        for name, value in form.multi_items():
-            if name in values:
-                raise InputError("given more than once", source=name)
-            if isinstance(value, UploadFile):
-                values[name] = await value.read()
-            elif value != "":  # a blank form field is an absent one
-                values[name] = value
-    finally:
-        await form.close()
-    file = values.get("file")
-    if isinstance(file, str):
-        values["file"] = file.encode("utf-8")
-    if isinstance(values.get("file"), bytes) and len(values["file"]) > limit:
-        raise PayloadTooLarge(
-            f"the file is larger than {limit} bytes, the largest accepted", source="file"
-        )
-    return values
+    return _simulate(services, body, load, spreads=Spreads())
 
 
 def _read_curve(data: bytes) -> LinkyCurve:
@@ -215,18 +110,10 @@ def _read_curve(data: bytes) -> LinkyCurve:
         ) from None
 
 
-def _simulate_linky(
-    cadastre: Cadastre, index: AddressIndex, site: Site, form: LinkyForm, project: ProjectIn
-) -> Response:
+def _simulate_linky(services: Services, form: LinkyForm, project: ProjectIn) -> Response:
     curve = _read_curve(form.file)
     return _simulate(
-        cadastre,
-        index,
-        site,
-        project,
-        curve.hourly,
-        spreads=Spreads.for_measured_load(),
-        linky=curve,
+        services, project, curve.hourly, spreads=Spreads.for_measured_load(), linky=curve
     )
 
 
@@ -244,13 +131,7 @@ def _simulate_linky(
         413: {"model": ErrorBody, "description": "The file is larger than the service accepts."}
     },
 )
-async def simulate_linky(
-    request: Request,
-    cadastre: CadastreDep,
-    index: AddressIndexDep,
-    site: SiteDep,
-    settings: SettingsDep,
-) -> Response:
+async def simulate_linky(request: Request, services: ServicesDep) -> Response:
     """The same simulation, with the household's own consumption: the Enedis/Linky
     "courbe de charge" export (half-hourly, in W or Wh) in `file`, and the project's
     fields as form fields (`face_ids` comma-separated).
@@ -258,12 +139,7 @@ async def simulate_linky(
     The file is used for this request only: it is never stored and never logged. Hours
     missing from the curve are filled from the RES1 profile and reported in `warnings`.
     """
-    values = await _read_form(request, settings.upload_limit_bytes)
-    try:
-        form = LinkyForm.model_validate(values)
+    form = await read_form(request, LinkyForm, limit=services.settings.upload_limit_bytes)
+    with form_errors():
         project = form.project()
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
-    finally:
-        values.clear()
-    return await run_in_threadpool(_simulate_linky, cadastre, index, site, form, project)
+    return await run_in_threadpool(_simulate_linky, services, form, project)

@@ -4,8 +4,9 @@ The table (``data/tariffs.toml``) holds, each row with its validity dates and so
 the OA surplus tariff and self-consumption prime per size band and quarter (arrêté S21),
 how the prime is paid, the Tarif Bleu price, VAT rates by size and date, installed costs
 per size band, emission factors, and the economic assumptions. :class:`TariffTable`
-picks the rows in force at a date for a size; :func:`evaluate` turns a yearly energy
-balance into capex, savings, payback, NPV, IRR, LCOE and CO2 avoided.
+picks the rows in force at a date for a size, and says which (:class:`TariffRow`);
+:func:`evaluate` turns a yearly energy balance into capex, savings, payback, NPV, IRR,
+LCOE and CO2 avoided.
 
 Cash-flow model (year 0 is the investment, years 1..N the years of operation)
 -----------------------------------------------------------------------------
@@ -32,6 +33,7 @@ import itertools
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,15 +44,16 @@ from solar.errors import InputError
 from solar.resources import TARIFFS
 
 DEFAULT_PATH = TARIFFS
-_TABLES = (
-    "oa_surplus",
-    "prime_schedule",
-    "electricity",
-    "vat",
-    "installed_cost",
-    "battery_cost",
-    "co2",
-)
+#: The dated tables of the tariff file, and their plain names for messages.
+TABLES = {
+    "oa_surplus": "surplus purchase tariff",
+    "prime_schedule": "payment of the self-consumption prime",
+    "electricity": "electricity price",
+    "vat": "VAT rates",
+    "installed_cost": "installation costs",
+    "battery_cost": "battery cost",
+    "co2": "emission factors",
+}
 _ASSUMPTIONS = (
     "electricity_price_drift",
     "discount_rate",
@@ -72,6 +75,29 @@ class AnnualEnergyLike(Protocol):
 
     @property
     def surplus_kwh(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class TariffRow:
+    """One dated row of the tariff table, as :meth:`TariffTable.at` used it.
+
+    Attributes
+    ----------
+    table : str
+        The table it belongs to, a key of :data:`TABLES`.
+    period : str
+        Its name in the table, e.g. ``"2025-Q2 (1 Apr - 30 Jun 2025)"``; empty when the row
+        has none.
+    valid_from, valid_to : datetime.date
+        Inclusive.
+    source : str
+    """
+
+    table: str
+    period: str
+    valid_from: dt.date
+    valid_to: dt.date
+    source: str
 
 
 @dataclass(frozen=True)
@@ -121,8 +147,8 @@ class Tariffs:
     stale : tuple of str
         Tables whose last row was used for a date after its end: the figures may be out
         of date. Empty when every row was in force.
-    sources : tuple of str
-        Sources of the rows used.
+    rows : tuple of TariffRow
+        The rows used, one per table (the battery cost only with a battery).
     """
 
     date: dt.date
@@ -146,7 +172,41 @@ class Tariffs:
     grid_co2_kg_per_kwh: float
     pv_co2_kg_per_kwh: float
     stale: tuple[str, ...] = ()
-    sources: tuple[str, ...] = field(default=(), repr=False)
+    rows: tuple[TariffRow, ...] = field(default=(), repr=False)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Sources of the rows used, each once."""
+        return tuple(dict.fromkeys(row.source for row in self.rows))
+
+    def row(self, table: str) -> TariffRow:
+        """The row of ``table`` (a key of :data:`TABLES`) that was used.
+
+        Raises
+        ------
+        KeyError
+            No row of that table was used.
+        """
+        for row in self.rows:
+            if row.table == table:
+                return row
+        raise KeyError(f"no {table!r} row among the tariffs used")
+
+    @property
+    def surplus_row(self) -> TariffRow:
+        """The OA surplus row, which names the S21 quarter."""
+        return self.row("oa_surplus")
+
+    @property
+    def stale_message(self) -> str | None:
+        """:attr:`stale` in plain words for the resident; None when every row was in force."""
+        if not self.stale:
+            return None
+        names = ", ".join(TABLES.get(name, name) for name in self.stale)
+        return (
+            f"The tariff table does not reach {self.date} for the {names}: the last known "
+            "values are used, and may have changed since."
+        )
 
     @property
     def capex_eur(self) -> float:
@@ -167,11 +227,17 @@ class Tariffs:
 
 @dataclass(frozen=True)
 class _Row:
+    table: str
     valid_from: dt.date
     valid_to: dt.date
     max_kwc: float | None
     values: Mapping[str, Any]
     source: str
+
+    @cached_property
+    def tariff_row(self) -> TariffRow:
+        period = str(self.values.get("period", ""))
+        return TariffRow(self.table, period, self.valid_from, self.valid_to, self.source)
 
 
 def _parse_rows(name: str, raw: Sequence[Mapping[str, Any]], path: Path) -> tuple[_Row, ...]:
@@ -184,7 +250,7 @@ def _parse_rows(name: str, raw: Sequence[Mapping[str, Any]], path: Path) -> tupl
         start, end = item["valid_from"], item["valid_to"]
         if not isinstance(start, dt.date) or not isinstance(end, dt.date) or end < start:
             raise ValueError(f"{where}: valid_from and valid_to must be dates, in order")
-        rows.append(_Row(start, end, item.get("max_kwc"), item, str(item["source"])))
+        rows.append(_Row(name, start, end, item.get("max_kwc"), item, str(item["source"])))
     groups: dict[float | None, list[_Row]] = {}
     for row in rows:
         groups.setdefault(row.max_kwc, []).append(row)
@@ -250,7 +316,7 @@ class TariffTable:
         path = Path(path)
         with path.open("rb") as f:
             raw = tomllib.load(f)
-        rows = {name: _parse_rows(name, raw.get(name, []), path) for name in _TABLES}
+        rows = {name: _parse_rows(name, raw.get(name, []), path) for name in TABLES}
         for name, table_rows in rows.items():
             if not table_rows:
                 raise ValueError(f"{path}: no [[{name}]] rows")
@@ -283,7 +349,8 @@ class TariffTable:
         Each table is looked up separately: the row whose ``[valid_from, valid_to]``
         (inclusive) holds the date, and within it the smallest size band that holds
         ``kwc``. A date after a table's last row uses that last row and names the table
-        in :attr:`Tariffs.stale`.
+        in :attr:`Tariffs.stale`. The rows used are in :attr:`Tariffs.rows`, so that a
+        caller can say which quarter and which sources the figures come from.
 
         Parameters
         ----------
@@ -312,7 +379,6 @@ class TariffTable:
                 source="kwc",
             )
         stale: list[str] = []
-        sources: list[str] = []
 
         def rows(name: str) -> list[_Row]:
             found, is_stale = _in_force(self._rows[name], date, name)
@@ -336,8 +402,7 @@ class TariffTable:
             and (reduced_vat_eligible or not r.values.get("requires_conditions", False))
         ]
         vat = min(vat_rows, key=lambda r: float(r.values["rate"]))
-        for row in (oa, schedule, price, cost, co2, vat, *([battery] if battery_kwh else [])):
-            sources.append(row.source)
+        used = (oa, schedule, price, cost, co2, vat, *([battery] if battery_kwh else []))
         a = self.assumptions
         return Tariffs(
             date=date,
@@ -361,7 +426,7 @@ class TariffTable:
             grid_co2_kg_per_kwh=float(co2.values["grid_kg_per_kwh"]),
             pv_co2_kg_per_kwh=float(co2.values["pv_lifecycle_kg_per_kwh"]),
             stale=tuple(dict.fromkeys(stale)),
-            sources=tuple(dict.fromkeys(sources)),
+            rows=tuple(row.tariff_row for row in used),
         )
 
 

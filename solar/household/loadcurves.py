@@ -1,8 +1,8 @@
 """Household load curves on the weather calendar: Enedis standard profiles and Linky exports.
 
 Every curve this module returns is a float64 array of 8760 hourly energies [kWh] on the
-weather calendar, ``pandas.date_range("2023-01-01", periods=8760, freq="h", tz="UTC")``:
-value ``h`` is the energy consumed over the UTC hour ``[h, h + 1)``. Household habits
+weather calendar, :func:`solar.calendar.hourly_index`: value ``h`` is the energy consumed
+over the UTC hour ``[h, h + 1)``. Household habits
 (evening peak, night charging) are defined in Europe/Paris local time and placed on that
 UTC calendar, so the daylight-saving days need no special case: the 23-hour and 25-hour
 local days are simply 23 and 25 consecutive UTC hours.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -30,10 +29,11 @@ from typing import Literal, NoReturn
 import numpy as np
 import pandas as pd
 
+from solar.calendar import HOURS_PER_YEAR, MONTH_OF_HOUR, MONTH_START_HOUR, hourly_index
 from solar.errors import InputError
 from solar.resources import ENEDIS_PROFILES
+from solar.text import fold
 
-HOURS_PER_YEAR = 8760
 PROFILE_DIR = ENEDIS_PROFILES
 TIMEZONE = "Europe/Paris"
 
@@ -47,8 +47,7 @@ DAYTIME = (9, 17)
 #: Fewest measured hours a Linky curve must have before the rest is filled from RES1.
 MIN_MEASURED_HOURS = 7 * 24
 
-_MONTH_DAYS_2023 = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-_MONTH_START_DAY = np.concatenate([[0], np.cumsum(_MONTH_DAYS_2023)[:-1]])
+_MONTH_START_DAY = MONTH_START_HOUR // 24
 _UNITS = {"w": "W", "kw": "kW", "wh": "Wh", "kwh": "kWh"}
 _STEPS = (10, 15, 30, 60)
 
@@ -152,8 +151,7 @@ class LinkyCurve:
 @lru_cache(maxsize=1)
 def _local_calendar() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local hour, weekday flag and local-day id of each UTC hour of the 2023 calendar."""
-    utc = pd.date_range("2023-01-01", periods=HOURS_PER_YEAR, freq="h", tz="UTC")
-    local = utc.tz_convert(TIMEZONE)
+    local = hourly_index().tz_convert(TIMEZONE)
     hour = np.asarray(local.hour, dtype=np.int64)
     weekday = np.asarray(local.day_of_week < 5)
     day = np.asarray(local.normalize().asi8)
@@ -207,8 +205,7 @@ def heating_signature() -> np.ndarray:
     at zero: what electrically heated homes use on top of the same appliances.
     """
     res1, res2 = _profile("RES1"), _profile("RES2")
-    month = pd.date_range("2023-01-01", periods=HOURS_PER_YEAR, freq="h", tz="UTC").month
-    summer = np.asarray((month == 7) | (month == 8))
+    summer = (MONTH_OF_HOUR == 6) | (MONTH_OF_HOUR == 7)  # July and August
     scale = res2[summer].sum() / res1[summer].sum()
     shape = np.clip(res2 - scale * res1, 0.0, None)
     shape /= shape.sum()
@@ -297,11 +294,6 @@ def standard_profile(
 # --------------------------------------------------------------------------- Linky
 
 
-def _normalise(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip().lower()
-
-
 def _read_text(data: bytes | str | os.PathLike[str]) -> str:
     if isinstance(data, os.PathLike):
         data = Path(data).read_bytes()
@@ -319,7 +311,7 @@ def _parse_header(lines: list[str], source: str) -> tuple[str, int | None]:
     expected = "Identifiant PRM;Type de donnees;...;Unite;Pas en minutes"
     if not lines:
         raise InputError("the file is empty", source=source, line=1)
-    names = [_normalise(f) for f in lines[0].split(";")]
+    names = [fold(f).strip() for f in lines[0].split(";")]
     if not names or names[0] != "identifiant prm" or "unite" not in names:
         raise InputError(
             f"expected the Enedis header '{expected}', found {lines[0][:80]!r}",
@@ -357,7 +349,7 @@ def _parse_header(lines: list[str], source: str) -> tuple[str, int | None]:
                     source=source,
                     line=2,
                 )
-    if len(lines) < 3 or [_normalise(f) for f in lines[2].split(";")][:2] != [
+    if len(lines) < 3 or [fold(f).strip() for f in lines[2].split(";")][:2] != [
         "horodate",
         "valeur",
     ]:

@@ -9,42 +9,46 @@ the domain modules, in this order:
    the same faces as the building's totals in the cadastre.
 2. **Modules.** ``n_modules`` (or ``kwc``, rounded to whole modules) placed on the best
    faces first, those of highest annual yield per module
-   (:func:`solar.household.selfconsumption.production_for_modules`). By default every module of
-   those faces, up to the largest size with a surplus tariff (100 kWc, S21).
+   (:func:`solar.household.sizing.place_modules`). By default every module of those faces,
+   up to the largest size with a surplus tariff (100 kWc, S21).
 3. **Balance**, hour by hour against the household's load, with an optional battery
    (:meth:`solar.household.selfconsumption.Battery.from_capacity`): see
    :mod:`solar.household.selfconsumption` for the identities.
-4. **Economics** at the tariff date (:mod:`solar.household.economics`). No module means no
-   installation: capex, prime, savings and revenue are 0, payback, IRR and LCOE undefined.
+4. **Economics** at the tariff date (:mod:`solar.household.economics`), with the rows of
+   the tariff table they used. No module means no installation: capex, prime, savings and
+   revenue are 0, payback, IRR and LCOE undefined.
 5. **Uncertainty**: P10 / P50 / P90 by the seeded Monte Carlo of
    :mod:`solar.household.uncertainty`.
-6. **Sizing advice** on the same faces, load and battery: the size of highest NPV, the
-   largest size that still uses at least :data:`SELF_CONSUMPTION_TARGET` of its production
-   at home, and the smallest that covers :data:`SELF_SUFFICIENCY_TARGET` of the load.
+6. **Sizing advice** on the same faces, load and battery (:mod:`solar.household.sizing`):
+   the size of highest NPV, the largest size that still uses at least
+   :data:`SELF_CONSUMPTION_TARGET` of its production at home, and the smallest that covers
+   :data:`SELF_SUFFICIENCY_TARGET` of the load.
 7. **Solar water heater** (CESI) for the household on the building's best face
    (:mod:`solar.household.solarthermal`), as French cadastres show both options.
+
+What the resident asks is one :class:`ProjectInputs`; what every request on a cadastre
+shares (tariffs, climate) is its :class:`Site`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from solar import pv
 from solar.cadastre import Cadastre, FaceRecord
-from solar.calendar import HOURS_PER_YEAR
+from solar.calendar import HOURS_PER_YEAR, MONTH_DAYS, monthly_sums
 from solar.errors import InputError
-from solar.household import economics, selfconsumption, solarthermal, uncertainty
+from solar.household import economics, selfconsumption, sizing, solarthermal, uncertainty
+from solar.household.economics import TariffRow
 from solar.pv import WORTH_EQUIPPING
-from solar.resources import DEFAULT_WEATHER
+from solar.resources import DEFAULT_WEATHER, WEATHER_DIR
 from solar.weather import read_weather
 
 #: Self-consumption rate the "largest mostly self-consumed" size keeps. [-] Beyond it,
@@ -67,17 +71,13 @@ SEED = 0
 #: Household size of the solar water heater when none is given: 4,500 kWh/yr on RES1 is
 #: the consumption of a family of three to four without electric heating.
 DEFAULT_PERSONS = 3
-#: Where the weather files named in a cadastre's provenance are looked for.
-WEATHER_DIR = DEFAULT_WEATHER.parent
 
 
 @lru_cache(maxsize=4)
 def monthly_temp_air(weather_path: Path) -> tuple[float, ...]:
     """Mean air temperature of each month of a weather file, January first. [°C]"""
-    weather = read_weather(weather_path)
-    temp = weather.data["temp_air"]
-    month = pd.DatetimeIndex(temp.index).month
-    return tuple(float(t) for t in temp.groupby(month).mean())
+    temp = read_weather(weather_path).data["temp_air"].to_numpy(np.float64)
+    return tuple(float(t) for t in monthly_sums(temp) / (24 * MONTH_DAYS))
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,86 +129,67 @@ def _build_provenance(provenance: Mapping[str, Any]) -> Mapping[str, Any]:
     return provenance
 
 
-#: Plain names of the tables of :class:`solar.household.economics.TariffTable`, for messages.
-_TABLE_NAMES = {
-    "oa_surplus": "surplus purchase tariff",
-    "prime_schedule": "payment of the self-consumption prime",
-    "electricity": "electricity price",
-    "vat": "VAT rates",
-    "installed_cost": "installation costs",
-    "battery_cost": "battery cost",
-    "co2": "emission factors",
-}
-
-
-@dataclass(frozen=True)
-class SurplusPeriod:
-    """The row of the OA surplus table the economics used.
+@dataclass(frozen=True, eq=False)
+class ProjectInputs:
+    """What a resident asks: an installation on one building, for one household.
 
     Attributes
     ----------
-    period : str
-        Its name in the table, e.g. ``"2025-Q2 (1 Apr - 30 Jun 2025)"``.
-    valid_from, valid_to : datetime.date
-        Inclusive.
-    source : str
+    building_id : str
+    load_kwh : numpy.ndarray
+        (8760,) float64 hourly load of the household on the weather calendar. [kWh]
+    face_ids : tuple of str or None
+        Faces to equip; None for the building's faces worth equipping.
+    n_modules : int or None
+        Modules to place on the best of those faces; None with ``kwc``, or for all.
+    kwc : float or None
+        Peak power to place, rounded to whole modules; None with ``n_modules``, or for
+        all. [kWc]
+    battery_kwh : float
+        Usable capacity of a home battery, 0 for none. [kWh]
+    tariff_date : datetime.date
+        Date of the connection request, which sets the tariffs.
+    years : int
+        Horizon of the economics. [yr]
+    persons : int
+        Household size, for the solar water heater.
+    spreads : solar.household.uncertainty.Spreads
+        Uncertain inputs of the Monte Carlo.
+    n_samples, seed : int
+        Monte Carlo samples and seed.
     """
 
-    period: str
-    valid_from: dt.date
-    valid_to: dt.date
-    source: str
+    building_id: str
+    load_kwh: np.ndarray
+    face_ids: tuple[str, ...] | None = None
+    n_modules: int | None = None
+    kwc: float | None = None
+    battery_kwh: float = 0.0
+    tariff_date: dt.date = field(default_factory=dt.date.today)
+    years: int = 20
+    persons: int = DEFAULT_PERSONS
+    spreads: uncertainty.Spreads = field(default_factory=uncertainty.Spreads)
+    n_samples: int = N_SAMPLES
+    seed: int = SEED
 
+    def __post_init__(self) -> None:
+        if self.n_modules is not None and self.kwc is not None:
+            raise InputError("give n_modules or kwc, not both", source="kwc")
+        if self.kwc is not None and not (np.isfinite(self.kwc) and self.kwc >= 0):
+            raise InputError(f"must be a number >= 0, got {self.kwc!r}", source="kwc")
+        if self.n_modules is not None and self.n_modules < 0:
+            raise InputError(f"must be >= 0, got {self.n_modules}", source="n_modules")
+        if not (np.isfinite(self.battery_kwh) and self.battery_kwh >= 0):
+            raise InputError(
+                f"must be a number >= 0, got {self.battery_kwh!r}", source="battery_kwh"
+            )
 
-@lru_cache(maxsize=4)
-def _surplus_periods(path: Path) -> tuple[SurplusPeriod, ...]:
-    with path.open("rb") as f:
-        rows = tomllib.load(f)["oa_surplus"]
-    periods = (
-        SurplusPeriod(str(r.get("period", "")), r["valid_from"], r["valid_to"], str(r["source"]))
-        for r in rows
-    )
-    return tuple(sorted(periods, key=lambda p: p.valid_from))
-
-
-def surplus_period(table: economics.TariffTable, date: dt.date) -> SurplusPeriod:
-    """The OA surplus row in force at ``date``, or the last one when ``date`` is later.
-
-    The same rule as :meth:`solar.household.economics.TariffTable.at`, which does not say which
-    row it used.
-    """
-    periods = _surplus_periods(table.path)
-    day = min(date, periods[-1].valid_to)
-    for period in periods:
-        if period.valid_from <= day <= period.valid_to:
-            return period
-    raise InputError(f"{date} is before the first tariff row", source="tariff_date")
-
-
-@dataclass(frozen=True)
-class SizingAdvice:
-    """Sizes worth considering, on the project's faces, load and battery.
-
-    Attributes
-    ----------
-    best_npv : solar.household.selfconsumption.SizingResult
-        The number of modules of highest NPV over the project's horizon; 0 modules when
-        no size pays back.
-    largest_mostly_self_consumed : SizingResult or None
-        The most modules whose self-consumption rate stays at or above
-        ``self_consumption_target``; None when even one module falls below.
-    smallest_for_self_sufficiency : SizingResult or None
-        The fewest modules that cover ``self_sufficiency_target`` of the load; None when
-        the whole roof does not.
-    self_consumption_target, self_sufficiency_target : float
-        [-]
-    """
-
-    best_npv: selfconsumption.SizingResult
-    largest_mostly_self_consumed: selfconsumption.SizingResult | None
-    smallest_for_self_sufficiency: selfconsumption.SizingResult | None
-    self_consumption_target: float
-    self_sufficiency_target: float
+    @property
+    def battery(self) -> selfconsumption.Battery | None:
+        """The home battery, None without one."""
+        if self.battery_kwh > 0:
+            return selfconsumption.Battery.from_capacity(self.battery_kwh)
+        return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,15 +212,15 @@ class ProjectResult:
         The year-1 hourly balance.
     economics : solar.household.economics.Economics
         Over ``years``; all zero without a module.
-    surplus_period : SurplusPeriod
-        The OA surplus row used.
+    surplus_period : solar.household.economics.TariffRow
+        The OA surplus row used, which names the S21 quarter.
     tariffs_stale : bool
         The tariff date is after the end of a table used: the last known values were
         taken.
     tariffs_message : str or None
         Says so in plain words when ``tariffs_stale``.
     uncertainty : solar.household.uncertainty.Uncertainty
-    sizing : SizingAdvice
+    sizing : solar.household.sizing.SizingAdvice
     water_heater : solar.household.solarthermal.SolarWaterHeater or None
         None when the building has no face.
     water_heater_face_id : str or None
@@ -256,14 +237,60 @@ class ProjectResult:
     module_kwc: float
     balance: selfconsumption.Balance
     economics: economics.Economics
-    surplus_period: SurplusPeriod
+    surplus_period: TariffRow
     tariffs_stale: bool
     tariffs_message: str | None
     uncertainty: uncertainty.Uncertainty
-    sizing: SizingAdvice
+    sizing: sizing.SizingAdvice
     water_heater: solarthermal.SolarWaterHeater | None
     water_heater_face_id: str | None
     warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class _Roof:
+    """The building's faces, and those a project may equip with their production.
+
+    Attributes
+    ----------
+    faces : tuple of FaceRecord
+        Every face of the building.
+    candidates : tuple of FaceRecord
+        The faces asked for (or worth equipping) that have a production profile.
+    profiles : numpy.ndarray
+        (n_candidates, 8760) hourly AC production of each candidate with all its
+        modules. [kWh]
+    modules : numpy.ndarray
+        (n_candidates,) int64 modules each candidate holds.
+    module_kwc : float
+        Peak power of one module. [kWc]
+    """
+
+    faces: tuple[FaceRecord, ...]
+    candidates: tuple[FaceRecord, ...]
+    profiles: np.ndarray
+    modules: np.ndarray
+    module_kwc: float
+
+
+def _roof(cadastre: Cadastre, inputs: ProjectInputs) -> _Roof:
+    """The faces of ``inputs.building_id`` and the production of those to equip."""
+    building_id = inputs.building_id
+    cadastre.building(building_id)
+    faces = cadastre.faces(building_id)
+    asked = _candidate_faces(faces, inputs.face_ids, building_id)
+    profiles_per_kwc = cadastre.profiles([f.face_id for f in asked])
+    candidates = tuple(f for f in asked if f.face_id in profiles_per_kwc)
+    profiles = np.zeros((len(candidates), HOURS_PER_YEAR))
+    for i, face in enumerate(candidates):
+        profiles[i] = profiles_per_kwc[face.face_id] * float(face.kwc or 0.0)
+    return _Roof(
+        faces=tuple(faces),
+        candidates=candidates,
+        profiles=profiles,
+        modules=np.array([int(f.panels or 0) for f in candidates], dtype=np.int64),
+        module_kwc=_module_kwc(faces),
+    )
 
 
 def _candidate_faces(
@@ -290,23 +317,6 @@ def _module_kwc(faces: Sequence[FaceRecord]) -> float:
     return pv.load_module().pdc0 / 1000.0
 
 
-def _allocation(
-    profiles: np.ndarray, modules: np.ndarray, n_modules: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Modules per face when ``n_modules`` fill the best faces first, and the ranking.
-
-    The rule of :func:`solar.household.selfconsumption.production_for_modules`, which returns only
-    the production: faces with modules ranked by annual yield per module, stable on ties.
-    """
-    taken = np.zeros(modules.size, dtype=np.int64)
-    usable = np.flatnonzero(modules > 0)
-    per_module = (profiles[usable] / modules[usable, None]).sum(axis=1)
-    order = usable[np.argsort(-per_module, kind="stable")]
-    ordered = modules[order]
-    taken[order] = np.clip(n_modules - (np.cumsum(ordered) - ordered), 0, ordered)
-    return taken, order
-
-
 def _module_count(
     n_modules: int | None,
     kwc: float | None,
@@ -316,14 +326,14 @@ def _module_count(
     max_kwc: float,
     warnings: list[str],
 ) -> int:
-    """Modules to place, checked against the roof and the tariff bands."""
-    if n_modules is not None and kwc is not None:
-        raise InputError("give n_modules or kwc, not both", source="kwc")
-    cap = int(np.floor(max_kwc / module_kwc + 1e-9))
+    """Modules to place, checked against the roof and the tariff bands.
+
+    ``n_modules`` and ``kwc`` are those of a :class:`ProjectInputs`, which checked them on
+    their own; a warning is appended to ``warnings`` when a size is rounded or capped.
+    """
+    cap = sizing.max_modules(max_kwc, module_kwc)
     holds = f"the chosen faces hold {total} modules ({total * module_kwc:.2f} kWc)"
     if kwc is not None:
-        if not (np.isfinite(kwc) and kwc >= 0):
-            raise InputError(f"must be a number >= 0, got {kwc!r}", source="kwc")
         n = round(kwc / module_kwc)
         if n > total:
             raise InputError(f"{holds}, fewer than {kwc:g} kWc", source="kwc")
@@ -339,8 +349,6 @@ def _module_count(
             )
         return n
     if n_modules is not None:
-        if n_modules < 0:
-            raise InputError(f"must be >= 0, got {n_modules}", source="n_modules")
         if n_modules > total:
             raise InputError(f"{holds}, fewer than {n_modules}", source="n_modules")
         if n_modules > cap:
@@ -357,6 +365,46 @@ def _module_count(
             "with a surplus tariff."
         )
     return min(total, cap)
+
+
+def _economics(
+    roof: _Roof,
+    placement: sizing.Placement,
+    balance: selfconsumption.Balance,
+    inputs: ProjectInputs,
+    site: Site,
+) -> tuple[economics.Economics, uncertainty.Uncertainty]:
+    """The economics of the modules placed at the tariff date, and their P10-P90 bands."""
+    table = site.tariffs
+    if placement.n_modules == 0:
+        # no installation: the prices of the smallest band, for the record
+        tariffs = table.at(inputs.tariff_date, roof.module_kwc)
+        return _no_installation(inputs.years, tariffs), _no_uncertainty(inputs)
+    kwc = placement.n_modules * roof.module_kwc
+    tariffs = table.at(inputs.tariff_date, kwc, battery_kwh=inputs.battery_kwh)
+    money = economics.evaluate(kwc, balance, tariffs, years=inputs.years)
+    # The Monte Carlo draws the deviations of the faces column by column: the faces go in
+    # the cadastre's order, so that each keeps its draws whatever the yields' ranking.
+    order = np.argsort(placement.faces)
+    faces = [roof.candidates[i] for i in placement.faces[order]]
+    planes = np.array([pv.module_plane(f.tilt_deg, f.azimuth_deg) for f in faces])
+    weights = placement.face_production_kwh[order]
+    bands = uncertainty.monte_carlo(
+        placement.production_kwh,
+        inputs.load_kwh,
+        kwc=kwc,
+        tariffs=tariffs,
+        surface_tilt=planes[:, 0],
+        surface_azimuth=planes[:, 1],
+        face_weights=weights if weights.sum() > 0 else None,
+        battery=inputs.battery,
+        spreads=inputs.spreads,
+        nominal_losses=site.system_losses,
+        years=inputs.years,
+        n_samples=inputs.n_samples,
+        seed=inputs.seed,
+    )
+    return money, bands
 
 
 def _no_installation(years: int, tariffs: economics.Tariffs) -> economics.Economics:
@@ -378,7 +426,7 @@ def _no_installation(years: int, tariffs: economics.Tariffs) -> economics.Econom
     )
 
 
-def _no_uncertainty(spreads: uncertainty.Spreads, seed: int) -> uncertainty.Uncertainty:
+def _no_uncertainty(inputs: ProjectInputs) -> uncertainty.Uncertainty:
     zero = uncertainty.Band(0.0, 0.0, 0.0)
     return uncertainty.Uncertainty(
         production_kwh_yr=zero,
@@ -386,16 +434,9 @@ def _no_uncertainty(spreads: uncertainty.Spreads, seed: int) -> uncertainty.Unce
         payback_years=uncertainty.Band(None, None, None),
         self_consumption_rate=zero,
         n_samples=0,
-        seed=seed,
-        spreads=spreads,
+        seed=inputs.seed,
+        spreads=inputs.spreads,
     )
-
-
-def _orientation(face: FaceRecord) -> tuple[float, float]:
-    """Module tilt and azimuth of a face: flat roofs carry modules at 10° facing south."""
-    if face.is_flat or face.azimuth_deg is None:
-        return pv.FLAT_MODULE_TILT, 180.0
-    return float(face.tilt_deg), float(face.azimuth_deg)
 
 
 def _water_heater(
@@ -440,8 +481,8 @@ def simulate_project(
     building_id : str
     load_kwh : array_like
         (8760,) the household's hourly load on the weather calendar
-        (:func:`solar.household.loadcurves.standard_profile` or a :class:`LinkyCurve`'s ``hourly``).
-        [kWh]
+        (:func:`solar.household.loadcurves.standard_profile` or a
+        :class:`~solar.household.loadcurves.LinkyCurve`'s ``hourly``). [kWh]
     site : Site
         Tariffs and climate of the cadastre.
     face_ids : sequence of str, optional
@@ -460,8 +501,8 @@ def simulate_project(
     persons : int
         Household size, for the solar water heater.
     spreads : solar.household.uncertainty.Spreads, optional
-        Uncertain inputs; :class:`Spreads` defaults (use
-        :meth:`Spreads.for_measured_load` with a Linky curve).
+        Uncertain inputs; :class:`~solar.household.uncertainty.Spreads` defaults (use
+        :meth:`~solar.household.uncertainty.Spreads.for_measured_load` with a Linky curve).
     n_samples, seed : int
         Monte Carlo samples and seed.
 
@@ -478,118 +519,60 @@ def simulate_project(
         the faces hold or than the largest tariff band (``n_modules``, ``kwc``), both of
         them, a negative battery, a tariff date before the table, a bad load or horizon.
     """
-    cadastre.building(building_id)
-    faces = cadastre.faces(building_id)
-    candidates = _candidate_faces(faces, face_ids, building_id)
-    module_kwc = _module_kwc(faces)
-    profiles_per_kwc = cadastre.profiles([f.face_id for f in candidates])
-    candidates = [f for f in candidates if f.face_id in profiles_per_kwc]
-    profiles = np.zeros((len(candidates), HOURS_PER_YEAR))
-    for i, face in enumerate(candidates):
-        profiles[i] = profiles_per_kwc[face.face_id] * float(face.kwc or 0.0)
-    modules = np.array([int(f.panels or 0) for f in candidates], dtype=np.int64)
-
+    inputs = ProjectInputs(
+        building_id=building_id,
+        load_kwh=np.ascontiguousarray(load_kwh, dtype=np.float64),
+        face_ids=None if face_ids is None else tuple(face_ids),
+        n_modules=n_modules,
+        kwc=kwc,
+        battery_kwh=battery_kwh,
+        tariff_date=tariff_date or dt.date.today(),
+        years=years,
+        persons=persons,
+        spreads=spreads or uncertainty.Spreads(),
+        n_samples=n_samples,
+        seed=seed,
+    )
+    roof = _roof(cadastre, inputs)
     warnings: list[str] = []
-    table = site.tariffs
     n = _module_count(
-        n_modules,
-        kwc,
-        total=int(modules.sum()),
-        module_kwc=module_kwc,
-        max_kwc=table.max_kwc,
+        inputs.n_modules,
+        inputs.kwc,
+        total=int(roof.modules.sum()),
+        module_kwc=roof.module_kwc,
+        max_kwc=site.tariffs.max_kwc,
         warnings=warnings,
     )
-    if not (np.isfinite(battery_kwh) and battery_kwh >= 0):
-        raise InputError(f"must be a number >= 0, got {battery_kwh!r}", source="battery_kwh")
-    battery = selfconsumption.Battery.from_capacity(battery_kwh) if battery_kwh > 0 else None
-    load = np.ascontiguousarray(load_kwh, dtype=np.float64)
-    production = selfconsumption.production_for_modules(profiles, modules, n)
-    balance = selfconsumption.simulate(production, load, battery)
-
-    date = tariff_date or dt.date.today()
-    installed_kwc = n * module_kwc
-    spreads = spreads or uncertainty.Spreads()
-    taken, ranking = _allocation(profiles, modules, n)
-    if n > 0:
-        tariffs = table.at(date, installed_kwc, battery_kwh=battery_kwh)
-        result = economics.evaluate(installed_kwc, balance, tariffs, years=years)
-        used = np.flatnonzero(taken)
-        orientation = np.array([_orientation(candidates[i]) for i in used])
-        weights = taken[used] * profiles[used].sum(axis=1) / modules[used]
-        bands = uncertainty.monte_carlo(
-            production,
-            load,
-            kwc=installed_kwc,
-            tariffs=tariffs,
-            surface_tilt=orientation[:, 0],
-            surface_azimuth=orientation[:, 1],
-            face_weights=weights if weights.sum() > 0 else None,
-            battery=battery,
-            spreads=spreads,
-            nominal_losses=site.system_losses,
-            years=years,
-            n_samples=n_samples,
-            seed=seed,
-        )
-    else:
-        # no installation: the prices of the smallest band, for the record
-        tariffs = table.at(date, module_kwc)
-        result = _no_installation(years, tariffs)
-        bands = _no_uncertainty(spreads, seed)
-    message = None
-    if tariffs.stale:
-        names = ", ".join(_TABLE_NAMES.get(name, name) for name in tariffs.stale)
-        message = (
-            f"The tariff table does not reach {date} for the {names}: the last known values "
-            "are used, and may have changed since."
-        )
-
-    sizing = SizingAdvice(
-        best_npv=selfconsumption.size_for_npv(
-            profiles,
-            modules,
-            load,
-            module_kwc=module_kwc,
-            table=table,
-            date=date,
-            battery=battery,
-            years=years,
-        ),
-        largest_mostly_self_consumed=selfconsumption.size_for_self_consumption(
-            profiles,
-            modules,
-            load,
-            module_kwc=module_kwc,
-            target_rate=SELF_CONSUMPTION_TARGET,
-            battery=battery,
-        ),
-        smallest_for_self_sufficiency=selfconsumption.size_for_self_sufficiency(
-            profiles,
-            modules,
-            load,
-            module_kwc=module_kwc,
-            target_rate=SELF_SUFFICIENCY_TARGET,
-            battery=battery,
-        ),
-        self_consumption_target=SELF_CONSUMPTION_TARGET,
-        self_sufficiency_target=SELF_SUFFICIENCY_TARGET,
-    )
-    heater, heater_face = _water_heater(faces, site.temp_air_monthly, persons)
-    used_ranked = [int(i) for i in ranking if taken[i] > 0]
+    placement = sizing.place_modules(roof.profiles, roof.modules, n)
+    balance = selfconsumption.simulate(placement.production_kwh, inputs.load_kwh, inputs.battery)
+    money, bands = _economics(roof, placement, balance, inputs, site)
+    heater, heater_face = _water_heater(roof.faces, site.temp_air_monthly, inputs.persons)
+    used = [roof.candidates[i].face_id for i in placement.faces]
     return ProjectResult(
         building_id=building_id,
-        face_ids=tuple(candidates[i].face_id for i in used_ranked),
-        modules_per_face={candidates[i].face_id: int(taken[i]) for i in used_ranked},
+        face_ids=tuple(used),
+        modules_per_face=dict(zip(used, (int(m) for m in placement.modules), strict=True)),
         n_modules=n,
-        kwc=installed_kwc,
-        module_kwc=module_kwc,
+        kwc=n * roof.module_kwc,
+        module_kwc=roof.module_kwc,
         balance=balance,
-        economics=result,
-        surplus_period=surplus_period(table, date),
-        tariffs_stale=bool(tariffs.stale),
-        tariffs_message=message,
+        economics=money,
+        surplus_period=money.tariffs.surplus_row,
+        tariffs_stale=bool(money.tariffs.stale),
+        tariffs_message=money.tariffs.stale_message,
         uncertainty=bands,
-        sizing=sizing,
+        sizing=sizing.advise(
+            roof.profiles,
+            roof.modules,
+            inputs.load_kwh,
+            module_kwc=roof.module_kwc,
+            table=site.tariffs,
+            date=inputs.tariff_date,
+            battery=inputs.battery,
+            years=inputs.years,
+            self_consumption_target=SELF_CONSUMPTION_TARGET,
+            self_sufficiency_target=SELF_SUFFICIENCY_TARGET,
+        ),
         water_heater=heater,
         water_heater_face_id=heater_face,
         warnings=tuple(warnings),

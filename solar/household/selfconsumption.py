@@ -1,7 +1,8 @@
 """Hourly self-consumption balance of a roof's production against a household's load.
 
-All series are float64 arrays of 8760 hourly energies [kWh] on the weather calendar
-(UTC 2023, value ``h`` = energy over ``[h, h + 1)``); see :mod:`solar.household.loadcurves`.
+All series are float64 arrays of 8760 hourly energies [kWh] on the calendar of
+:mod:`solar.calendar` (value ``h`` = energy over ``[h, h + 1)``). Placing modules on a
+roof's faces and choosing a size are in :mod:`solar.household.sizing`.
 
 Definitions (French usage: "taux d'autoconsommation" and "taux d'autoproduction")
 ---------------------------------------------------------------------------------
@@ -28,20 +29,14 @@ bought); the revenue follows ``surplus_kwh`` (the kWh sold).
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numba
 import numpy as np
 
+from solar.calendar import HOURS_PER_YEAR, monthly_sums
 from solar.errors import InputError
-from solar.household import economics
-
-HOURS_PER_YEAR = 8760
-_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-MONTH_START_HOUR = np.concatenate([[0], np.cumsum(_MONTH_DAYS)[:-1]]) * 24
 
 
 @dataclass(frozen=True)
@@ -190,7 +185,14 @@ def _battery_dispatch(
     return charge, discharge, stored
 
 
-def _as_series(values: np.ndarray, name: str) -> np.ndarray:
+def hourly_series(values: np.ndarray, name: str) -> np.ndarray:
+    """``values`` as a contiguous float64 year of hourly energies, checked.
+
+    Raises
+    ------
+    solar.errors.InputError
+        Naming ``name``: not 8760 values, or a value that is not finite and >= 0.
+    """
     series = np.ascontiguousarray(values, dtype=np.float64)
     if series.shape != (HOURS_PER_YEAR,):
         raise InputError(f"expected 8760 hourly values, got shape {series.shape}", source=name)
@@ -255,8 +257,8 @@ def simulate(
     >>> balance.self_consumption_rate, balance.self_sufficiency_rate
     (0.5, 1.0)
     """
-    production = _as_series(production_kwh, "production_kwh")
-    load = _as_series(load_kwh, "load_kwh")
+    production = hourly_series(production_kwh, "production_kwh")
+    load = hourly_series(load_kwh, "load_kwh")
     flows = _dispatch(production, load, battery)
     direct, surplus, grid_import = flows.direct, flows.surplus, flows.grid_import
     charge, discharge, state = flows.charge, flows.discharge, flows.stored
@@ -274,14 +276,10 @@ def simulate(
         "surplus": float(surplus.sum()),
         "grid_import": float(grid_import.sum()),
     }
-    monthly_sums = np.add.reduceat(
-        np.stack([production, load, self_consumed, self_supplied, surplus, grid_import]),
-        MONTH_START_HOUR,
-        axis=1,
+    months = monthly_sums(
+        np.stack([production, load, self_consumed, self_supplied, surplus, grid_import])
     )
-    monthly = tuple(
-        MonthlyBalance(m + 1, *(float(v) for v in monthly_sums[:, m])) for m in range(12)
-    )
+    monthly = tuple(MonthlyBalance(m + 1, *(float(v) for v in months[:, m])) for m in range(12))
     charged, discharged = float(charge.sum()), float(discharge.sum())
     return Balance(
         production_kwh=totals["production"],
@@ -344,251 +342,3 @@ def annual_energy(
         self_supplied_kwh=direct + float(flows.discharge.sum()),
         surplus_kwh=float(flows.surplus.sum()),
     )
-
-
-# --------------------------------------------------------------------------- modules
-
-
-def _face_order(
-    face_profiles_kwh: np.ndarray, face_modules: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-module profiles and module counts of the usable faces, best yield first."""
-    profiles = np.asarray(face_profiles_kwh, dtype=np.float64)
-    modules = np.asarray(face_modules)
-    if profiles.ndim != 2 or profiles.shape[1] != HOURS_PER_YEAR:
-        raise InputError(
-            f"expected (n_faces, 8760) profiles, got {profiles.shape}", source="face_profiles"
-        )
-    if modules.shape != (profiles.shape[0],) or (modules < 0).any():
-        raise InputError("expected one module count >= 0 per face", source="face_modules")
-    if not np.all(np.isfinite(profiles)) or (profiles < 0).any():
-        raise InputError("values must be finite and >= 0", source="face_profiles")
-    usable = np.flatnonzero(modules > 0)
-    per_module = profiles[usable] / modules[usable, None]
-    order = np.argsort(-per_module.sum(axis=1), kind="stable")
-    return per_module[order], modules[usable][order].astype(np.int64)
-
-
-def production_for_modules(
-    face_profiles_kwh: np.ndarray, face_modules: np.ndarray, n_modules: int
-) -> np.ndarray:
-    """Hourly production of ``n_modules`` modules placed on the best faces first.
-
-    Faces are ranked by specific yield (annual production per module); each is filled
-    before the next, and a face partly used produces pro rata of its modules.
-
-    Parameters
-    ----------
-    face_profiles_kwh : array_like
-        (n_faces, 8760) hourly AC production of each face with all its modules. [kWh]
-    face_modules : array_like
-        (n_faces,) modules the layout puts on each face.
-    n_modules : int
-        Modules to place, from 0 to the total of ``face_modules``.
-
-    Returns
-    -------
-    numpy.ndarray
-        (8760,) float64 hourly production. [kWh]
-    """
-    per_module, modules = _face_order(face_profiles_kwh, face_modules)
-    total = int(modules.sum())
-    if not 0 <= n_modules <= total:
-        raise InputError(f"must be between 0 and {total}, got {n_modules}", source="n_modules")
-    taken = np.clip(n_modules - (np.cumsum(modules) - modules), 0, modules)
-    return np.ascontiguousarray(taken @ per_module)
-
-
-# --------------------------------------------------------------------------- sizing
-
-
-@dataclass(frozen=True)
-class SizingResult:
-    """One installation size and its balance.
-
-    Attributes
-    ----------
-    n_modules : int
-        Modules on the best faces.
-    kwc : float
-        Peak power. [kWc]
-    production_kwh : float
-        [kWh yr-1]
-    self_consumption_rate, self_sufficiency_rate : float
-        [-]
-    npv_eur : float or None
-        Net present value at that size, when the sizing was economic. [€]
-    """
-
-    n_modules: int
-    kwc: float
-    production_kwh: float
-    self_consumption_rate: float
-    self_sufficiency_rate: float
-    npv_eur: float | None = None
-
-
-def _sizes(
-    face_profiles_kwh: np.ndarray, face_modules: np.ndarray, max_modules: int | None = None
-) -> Iterator[tuple[int, np.ndarray]]:
-    """(n, production) for n = 1 .. all modules (or ``max_modules``), best faces first."""
-    per_module, modules = _face_order(face_profiles_kwh, face_modules)
-    face_of_module = np.repeat(np.arange(modules.size), modules)
-    if max_modules is not None:
-        face_of_module = face_of_module[:max_modules]
-    production = np.zeros(HOURS_PER_YEAR)
-    for n, face in enumerate(face_of_module, start=1):
-        production = production + per_module[face]
-        yield n, production
-
-
-def _check_module_kwc(module_kwc: float) -> None:
-    if not (np.isfinite(module_kwc) and module_kwc > 0):
-        raise InputError(f"must be > 0, got {module_kwc!r}", source="module_kwc")
-
-
-def _result(n: int, module_kwc: float, energy: AnnualEnergy, npv: float | None) -> SizingResult:
-    return SizingResult(
-        n_modules=n,
-        kwc=n * module_kwc,
-        production_kwh=energy.production_kwh,
-        self_consumption_rate=energy.self_consumption_rate,
-        self_sufficiency_rate=energy.self_sufficiency_rate,
-        npv_eur=npv,
-    )
-
-
-def size_for_npv(
-    face_profiles_kwh: np.ndarray,
-    face_modules: np.ndarray,
-    load_kwh: np.ndarray,
-    *,
-    module_kwc: float,
-    table: economics.TariffTable,
-    date: dt.date,
-    battery: Battery | None = None,
-    years: int = 20,
-    discount_rate: float | None = None,
-    reduced_vat_eligible: bool = True,
-) -> SizingResult:
-    """The number of modules, best faces first, that maximises the NPV with surplus sale.
-
-    Every size from 0 modules to the roof's capacity is evaluated, capped at the
-    largest kWc the tariff table covers (100 kWc for the S21 surplus tariff). The tariff
-    band follows the size, and a battery's cost is in every candidate's capex. Zero
-    modules (no installation, NPV 0) is a candidate, so a roof where no size pays back
-    gets ``n_modules == 0``.
-
-    Parameters
-    ----------
-    face_profiles_kwh, face_modules
-        As for :func:`production_for_modules`.
-    load_kwh : array_like
-        (8760,) hourly consumption. [kWh]
-    module_kwc : float
-        Peak power of one module. [kWc]
-    table : solar.household.economics.TariffTable
-    date : datetime.date
-        Date of the connection request, which sets the tariffs.
-    battery : Battery, optional
-    years : int
-        Horizon. [yr]
-    discount_rate : float, optional
-        [yr-1] The table's assumption by default.
-    reduced_vat_eligible : bool
-        See :meth:`solar.household.economics.TariffTable.at`.
-
-    Returns
-    -------
-    SizingResult
-        With ``npv_eur`` set.
-    """
-    load = _as_series(load_kwh, "load_kwh")
-    _check_module_kwc(module_kwc)
-    max_modules = int(np.floor(table.max_kwc / module_kwc + 1e-9))
-    best = _result(0, module_kwc, annual_energy(np.zeros(HOURS_PER_YEAR), load), 0.0)
-    for n, production in _sizes(face_profiles_kwh, face_modules, max_modules):
-        energy = annual_energy(production, load, battery)
-        tariffs = table.at(
-            date,
-            n * module_kwc,
-            reduced_vat_eligible=reduced_vat_eligible,
-            battery_kwh=battery.capacity_kwh if battery else 0.0,
-        )
-        npv = economics.net_present_value(
-            n * module_kwc, energy, tariffs, years=years, discount_rate=discount_rate
-        )
-        if npv > (best.npv_eur or 0.0):
-            best = _result(n, module_kwc, energy, npv)
-    return best
-
-
-def size_for_self_sufficiency(
-    face_profiles_kwh: np.ndarray,
-    face_modules: np.ndarray,
-    load_kwh: np.ndarray,
-    *,
-    module_kwc: float,
-    target_rate: float,
-    battery: Battery | None = None,
-) -> SizingResult | None:
-    """The fewest modules, best faces first, that cover ``target_rate`` of the load.
-
-    Parameters
-    ----------
-    target_rate : float
-        Self-sufficiency ("taux d'autoproduction") to reach, in ]0, 1]. [-]
-
-    Returns
-    -------
-    SizingResult or None
-        None when even the whole roof does not reach the target.
-    """
-    if not 0 < target_rate <= 1:
-        raise InputError(f"must be in ]0, 1], got {target_rate!r}", source="target_rate")
-    _check_module_kwc(module_kwc)
-    load = _as_series(load_kwh, "load_kwh")
-    for n, production in _sizes(face_profiles_kwh, face_modules):
-        energy = annual_energy(production, load, battery)
-        if energy.self_sufficiency_rate >= target_rate:
-            return _result(n, module_kwc, energy, None)
-    return None
-
-
-def size_for_self_consumption(
-    face_profiles_kwh: np.ndarray,
-    face_modules: np.ndarray,
-    load_kwh: np.ndarray,
-    *,
-    module_kwc: float,
-    target_rate: float,
-    battery: Battery | None = None,
-) -> SizingResult | None:
-    """The most modules, best faces first, whose self-consumption rate stays >= target.
-
-    The self-consumption rate ("taux d'autoconsommation", share of the production used
-    on site) falls as the installation grows: one module is almost wholly self-consumed.
-    So the meaningful size for a target rate is the largest one that still meets it;
-    the smallest size that reaches a share of the *load* is
-    :func:`size_for_self_sufficiency`.
-
-    Parameters
-    ----------
-    target_rate : float
-        Self-consumption rate to keep, in ]0, 1]. [-]
-
-    Returns
-    -------
-    SizingResult or None
-        None when even one module falls below the target (no consumption at all, say).
-    """
-    if not 0 < target_rate <= 1:
-        raise InputError(f"must be in ]0, 1], got {target_rate!r}", source="target_rate")
-    _check_module_kwc(module_kwc)
-    load = _as_series(load_kwh, "load_kwh")
-    best: SizingResult | None = None
-    for n, production in _sizes(face_profiles_kwh, face_modules):
-        energy = annual_energy(production, load, battery)
-        if energy.self_consumption_rate >= target_rate:
-            best = _result(n, module_kwc, energy, None)
-    return best

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from solar.calendar import MONTH_DAYS
 from solar.errors import InputError
 
 #: Daily hot-water draw per person at :data:`HOT_WATER_TEMP`. [L]
@@ -67,8 +68,7 @@ TANK_L_PER_M2 = 50.0
 #: Standing loss of a 200 L tank at 45 K above the room. [kWh day-1]
 TANK_LOSS_KWH_DAY_200L = 1.0
 
-_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-_MID_DAY = np.cumsum(_DAYS) - _DAYS / 2.0
+_MID_DAY = np.cumsum(MONTH_DAYS) - MONTH_DAYS / 2.0
 # Volumetric heat capacity of water. [J L-1 K-1]
 _WATER_J_PER_L_K = 4186.0
 _J_PER_KWH = 3.6e6
@@ -235,13 +235,13 @@ def simulate_cesi(
 
     mains = mains_temperature(temp)
     daily_draw = draw_l_per_person * persons
-    draw = daily_draw * _DAYS * _WATER_J_PER_L_K * np.maximum(hot_water_temp - mains, 0.0)
+    draw = daily_draw * MONTH_DAYS * _WATER_J_PER_L_K * np.maximum(hot_water_temp - mains, 0.0)
     loss_per_day = (
         TANK_LOSS_KWH_DAY_200L * (tank / 200.0) ** (2 / 3) * max(hot_water_temp - 20.0, 0.0) / 45.0
     )
-    tank_loss = loss_per_day * _J_PER_KWH * _DAYS
+    tank_loss = loss_per_day * _J_PER_KWH * MONTH_DAYS
     load = draw + tank_loss
-    seconds = _DAYS * 86400.0
+    seconds = MONTH_DAYS * 86400.0
     fr_ul = collector.fr_ul * collector.exchanger_factor
     fr_ta = collector.fr_tau_alpha * collector.exchanger_factor * collector.incidence_factor
     storage = (tank / area / 75.0) ** -0.25

@@ -31,7 +31,7 @@ from rasterio.crs import CRS
 from app.main import create_app
 from app.settings import Settings
 from solar.addresses import Address, make_label, read_ban, write_ban_csv
-from solar.build import build_from_surface
+from solar.build import Territory, build_from_surface
 from solar.cadastre import merge_cadastres
 from solar.footprints import Footprint, read_footprints, select_within
 from solar.resources import DATA_DIR
@@ -201,20 +201,22 @@ def cadastre_path(tmp_path_factory: pytest.TempPathFactory, ban_paths: dict[str,
     """The session cadastre: the Lens scenes and the Burgundy sample, built and merged."""
     folder = tmp_path_factory.mktemp("cadastre")
     lens = build_from_surface(
-        lens_surface(),
-        [b.footprint for b in LENS_BUILDINGS],
+        Territory(
+            lens_surface(),
+            [b.footprint for b in LENS_BUILDINGS],
+            addresses=read_ban(ban_paths["lens"], target_crs=LAMBERT93),
+        ),
         out=folder / "lens.gpkg",
-        addresses=read_ban(ban_paths["lens"], target_crs=LAMBERT93),
     )
     surface = rasterize_laz([BURGUNDY_LAZ])
     inside, _ = select_within(
         read_footprints(BURGUNDY_FOOTPRINTS, target_crs=surface.crs), surface.bounds
     )
     burgundy = build_from_surface(
-        surface,
-        inside,
+        Territory(
+            surface, inside, addresses=read_ban(ban_paths["burgundy"], target_crs=surface.crs)
+        ),
         out=folder / "burgundy.gpkg",
-        addresses=read_ban(ban_paths["burgundy"], target_crs=surface.crs),
     )
     return merge_cadastres([lens.path, burgundy.path], folder / "cadastre.gpkg", crs=LAMBERT93)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,28 @@ def test_models_carry_every_layer_field() -> None:
     assert set(BuildingSolar.model_fields) - {"footprint", "faces"} == set(BUILDING_FIELDS)
     extra = {"geometry", "production_monthly_kwh", "irradiation_monthly_kwh_m2"}
     assert set(RoofFace.model_fields) - extra == set(FACE_FIELDS)
+
+
+def test_face_id_examples_look_like_the_cadastre_ids(
+    client: TestClient, cadastre_path: Path
+) -> None:
+    """Face ids are ``<building_id>-<n>``, n from 1; the documented examples say so too."""
+    cadastre = Cadastre(cadastre_path)
+    building_ids = [b.building_id for b in LENS_BUILDINGS] + [row[3] for row in BURGUNDY_ROWS]
+    for building_id in building_ids:
+        face_ids = [f.face_id for f in cadastre.faces(building_id)]
+        assert face_ids
+        for face_id in face_ids:
+            prefix, _, number = face_id.rpartition("-")
+            assert prefix == building_id
+            assert number.isdigit() and int(number) >= 1, face_id
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    face = schemas["RoofFace"]["properties"]
+    (building_id,) = face["building_id"]["examples"]
+    (face_id,) = face["face_id"]["examples"]
+    assert re.fullmatch(rf"{re.escape(building_id)}-[1-9]\d*", face_id)
+    feature = schemas["RoofCollection"]["examples"][0]["features"][0]
+    assert feature["id"] == feature["properties"]["face_id"] == face_id
 
 
 def test_building_footprint_is_rfc7946(client: TestClient, cadastre_path: Path) -> None:

@@ -88,8 +88,11 @@ def test_page_and_docs(client: TestClient) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200
     # served from the package, so the docs work on a network without a CDN
+    # (tests/app/test_docs.py renders them in a browser)
     assert "cdn" not in docs.text.lower()
-    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    # ReDoc would load its script from a CDN
+    assert client.get("/redoc").status_code == 404
     schema = client.get("/openapi.json").json()
     assert set(schema["paths"]) == {
         "/health",
@@ -154,9 +157,28 @@ def test_building_documents_are_rendered_once(cadastre_path: Path) -> None:
         hit = client.get("/api/v1/addresses", params={"q": "jaures"}).json()["results"][0]
         first = client.get(f"/api/v1/buildings/{hit['building_id']}")
         again = client.get(f"/api/v1/addresses/{hit['address_id']}/solar")
-        info = app.state.documents.get.cache_info()
+        documents = client.app_state["services"].documents
+        info = documents.get.cache_info()
         assert (info.misses, info.hits) == (1, 1)
         assert again.json()["building"] == first.json()
         # unknown ids are not cached, and still a 404
         assert client.get("/api/v1/buildings/nope").status_code == 404
-        assert app.state.documents.get.cache_info().currsize == 1
+        assert documents.get.cache_info().currsize == 1
+
+
+def test_the_lifespan_closes_the_cadastre(
+    cadastre_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(Settings(path=cadastre_path))
+    closed: list[Path] = []
+    close = Cadastre.close
+
+    def spy(cadastre: Cadastre) -> None:
+        closed.append(cadastre.path)
+        close(cadastre)
+
+    monkeypatch.setattr(Cadastre, "close", spy)
+    with TestClient(app) as client:
+        assert client.get("/api/v1/buildings/BAT_GABLE_A").status_code == 200
+        assert closed == []
+    assert closed == [cadastre_path]

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from app.main import create_app, serve
@@ -29,7 +30,8 @@ def test_settings_from_environment(cadastre_path: Path, monkeypatch: pytest.Monk
         assert settings.max_bbox_deg == 0.02
         assert settings.cors_origins == ["https://a.fr", "https://b.fr"]
         assert get_settings() is settings
-        assert create_app().state.settings is settings
+        with TestClient(create_app()) as client:
+            assert client.app_state["services"].settings is settings
     finally:
         get_settings.cache_clear()
 

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.models import HouseholdOptionsIn
-from app.routers.simulate import FORM_OVERHEAD_BYTES, _capped
 from app.settings import Settings
+from app.uploads import FORM_OVERHEAD_BYTES, capped
 from solar.cadastre import Cadastre
 from solar.errors import PayloadTooLarge
 from solar.household.loadcurves import HouseholdOptions
@@ -483,8 +483,10 @@ def test_linky_needs_a_file(client: TestClient) -> None:
 
 
 @pytest.fixture(scope="module")
-def small_upload_client(cadastre_path: Path) -> TestClient:
-    return TestClient(create_app(Settings(path=cadastre_path, upload_limit_bytes=100_000)))
+def small_upload_client(cadastre_path: Path) -> Iterator[TestClient]:
+    settings = Settings(path=cadastre_path, upload_limit_bytes=100_000)
+    with TestClient(create_app(settings)) as client:
+        yield client
 
 
 def test_oversize_upload_is_a_413(small_upload_client: TestClient) -> None:
@@ -534,7 +536,7 @@ def test_the_cap_stops_reading() -> None:
             yield b"x" * 1000
 
     async def consume() -> None:
-        async for _ in _capped(body(), cap=5_500, limit=5_000):
+        async for _ in capped(body(), cap=5_500, limit=5_000):
             pass
 
     with pytest.raises(PayloadTooLarge, match="larger than 5000 bytes"):

@@ -1,4 +1,9 @@
-"""The build: real samples end to end, tiling and Dask, the raster, bad input from the CLI."""
+"""The build end to end: the real samples, tiling and Dask, the options, the communes.
+
+The real samples are built once per session (tests/conftest.py); the tests compare what
+the GeoPackage and the raster hold with physical bounds, with each other (tiled against
+whole, Dask against in-process) and with independent readings of the inputs.
+"""
 
 from __future__ import annotations
 
@@ -14,27 +19,15 @@ import rasterio.windows
 import shapely
 import shapely.geometry
 from pyproj import Transformer
-from rasterio.crs import CRS
-from rasterio.transform import from_origin
-from typer.testing import CliRunner
 
-from app.cli import cli
 from solar import build, pv
 from solar.cadastre import Cadastre
 from solar.errors import InputError
 from solar.footprints import Footprint
-from solar.resources import DATA_DIR
-from solar.surface import Surface
+from solar.resources import COMMUNES
+from solar.surface import DsmSource, LazSource, Surface, crop, read_dsm
 from tests import scenes
-
-DATA = DATA_DIR
-DELFT = DATA / "lidar" / "delft_ahn3"
-DELFT_LAZ = [DELFT / "ahn3_cropped_1.laz", DELFT / "ahn3_cropped_2.laz"]
-BURGUNDY = DATA / "lidar" / "ign_lidarhd_burgundy_870000_6618000"
-MONTPELLIER = DATA / "lidar" / "ign_lidarhd_montpellier_77055_627760"
-MONTPELLIER_DSM = MONTPELLIER / "DSM_test_data_77055_627760_LA93_IGN69_50CM.tif"
-
-runner = CliRunner()
+from tests.conftest import DELFT_CRS, DELFT_LAZ, MONTPELLIER_DSM
 
 
 def _faces(path: Path) -> pd.DataFrame:
@@ -47,17 +40,13 @@ def _buildings(path: Path) -> pd.DataFrame:
         return pd.read_sql("SELECT * FROM buildings", con)
 
 
-@pytest.fixture(scope="module")
-def delft(tmp_path_factory: pytest.TempPathFactory) -> build.BuildSummary:
-    out = tmp_path_factory.mktemp("delft") / "delft.gpkg"
-    return build.build_cadastre(
-        laz=DELFT_LAZ, laz_crs="EPSG:28992", buildings=DELFT / "bgt_pand.sqlite", out=out
-    )
+# --- the real samples ---------------------------------------------------------------------
 
 
-def test_delft_footprints_get_faces_with_plausible_tilts(delft: build.BuildSummary) -> None:
-    faces = _faces(delft.path)
-    buildings = _buildings(delft.path)
+@pytest.mark.slow
+def test_delft_footprints_get_faces_with_plausible_tilts(delft_build: build.BuildSummary) -> None:
+    faces = _faces(delft_build.path)
+    buildings = _buildings(delft_build.path)
     assert len(buildings) == 160
     with_faces = buildings["n_faces"] > 0
     assert with_faces.mean() >= 0.95
@@ -69,8 +58,9 @@ def test_delft_footprints_get_faces_with_plausible_tilts(delft: build.BuildSumma
     assert pitched["azimuth_deg"].between(0, 360).all()
 
 
-def test_delft_energy_is_consistent(delft: build.BuildSummary) -> None:
-    faces = _faces(delft.path)
+@pytest.mark.slow
+def test_delft_energy_is_consistent(delft_build: build.BuildSummary) -> None:
+    faces = _faces(delft_build.path)
     equipped = faces[faces["panels"] > 0]
     assert len(equipped) > 20
     # production = specific yield x kWc, to the rounding of the stored values
@@ -85,27 +75,36 @@ def test_delft_energy_is_consistent(delft: build.BuildSummary) -> None:
     assert best["specific_yield_kwh_kwc"].between(850, 1150).all()
     assert (faces["shading_loss_pct"] >= -0.5).all()
     assert (faces["shading_loss_pct"] <= 100).all()
-    store = Cadastre(delft.path)
+    store = Cadastre(delft_build.path)
     face = equipped.iloc[0]
     profile = store.profiles([face["face_id"]])[face["face_id"]]
     assert profile.sum() == pytest.approx(face["specific_yield_kwh_kwc"], rel=1e-3)
     monthly = store.faces(face["building_id"])
     row = next(f for f in monthly if f.face_id == face["face_id"])
     assert sum(row.production_monthly_kwh) == pytest.approx(face["production_kwh_yr"], rel=1e-3)
+    assert sum(row.irradiation_monthly_kwh_m2) == pytest.approx(
+        face["irradiation_kwh_m2_yr"], abs=0.2
+    )
 
 
-def test_building_totals_count_only_faces_worth_equipping(delft: build.BuildSummary) -> None:
-    faces = _faces(delft.path)
-    buildings = _buildings(delft.path).set_index("building_id")
+@pytest.mark.slow
+def test_building_totals_count_only_faces_worth_equipping(
+    delft_build: build.BuildSummary,
+) -> None:
+    faces = _faces(delft_build.path)
+    buildings = _buildings(delft_build.path).set_index("building_id")
     worth = faces[faces["suitability"].isin(pv.WORTH_EQUIPPING)]
     expected = worth.groupby("building_id")["kwc"].sum()
     np.testing.assert_allclose(buildings.loc[expected.index, "kwc"], expected, atol=2e-3)
-    assert buildings["kwc"].sum() == pytest.approx(delft.kwc, rel=1e-6)
+    assert buildings["kwc"].sum() == pytest.approx(delft_build.kwc, rel=1e-6)
 
 
-def test_irradiation_raster_is_a_cog_with_roof_pixels_only(delft: build.BuildSummary) -> None:
-    assert delft.raster_path is not None
-    with rasterio.open(delft.raster_path) as src:
+@pytest.mark.slow
+def test_irradiation_raster_is_a_cog_with_roof_pixels_only(
+    delft_build: build.BuildSummary,
+) -> None:
+    assert delft_build.raster_path is not None
+    with rasterio.open(delft_build.raster_path) as src:
         assert src.count == 13
         assert src.crs.to_epsg() == 28992
         assert src.profile["tiled"]
@@ -118,30 +117,40 @@ def test_irradiation_raster_is_a_cog_with_roof_pixels_only(delft: build.BuildSum
     assert 100 < np.ma.median(annual) < 1400
 
 
-def test_montpellier_dsm_builds(tmp_path: Path) -> None:
-    from solar.footprints import footprints_from_classes, write_footprints
-    from solar.surface import rasterize_laz
-
-    traced = footprints_from_classes(
-        rasterize_laz([MONTPELLIER / "test_data_77055_627760_LA93_IGN69.laz"])
-    )
-    footprints = write_footprints(
-        traced.footprints, tmp_path / "footprints.gpkg", crs=CRS.from_epsg(2154)
-    )
-    summary = build.build_cadastre(
-        dsm=[MONTPELLIER_DSM], buildings=footprints, out=tmp_path / "m.gpkg"
-    )
-    assert summary.buildings == len(traced.footprints)
-    assert summary.faces >= 2
-    assert summary.filled_cells == 7
-    assert Cadastre(summary.path).crs.to_epsg() == 2154
+@pytest.mark.slow
+def test_montpellier_dsm_builds(
+    montpellier_build: build.BuildSummary, montpellier_traced: tuple[Footprint, ...]
+) -> None:
+    assert montpellier_build.buildings == len(montpellier_traced)
+    assert montpellier_build.faces >= 2
+    assert montpellier_build.filled_cells == 7
+    assert Cadastre(montpellier_build.path).crs.to_epsg() == 2154
 
 
-def test_a_dsm_mosaic_is_read_tile_by_tile(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_burgundy_laz_with_bd_uni_builds(burgundy_build: build.BuildSummary) -> None:
+    # 40 BD UNI footprints, of which the 100 x 62 m point cloud covers 6
+    assert burgundy_build.buildings == 6
+    assert len(burgundy_build.footprints_outside) == 34
+    assert burgundy_build.faces >= 6
+    assert burgundy_build.kwc > 0
+    provenance = Cadastre(burgundy_build.path).provenance()
+    assert len(provenance["footprints_outside"]) == 34
+    assert provenance["footprints_outside"] == list(burgundy_build.footprints_outside)
+    assert provenance["footprints_repaired"] == burgundy_build.footprints_repaired
+    assert {s["file"] for s in provenance["sources"]} >= {"870000_6618000.subset.postIA.shp"}
+
+
+# --- tiles, windows and Dask --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_dsm_mosaic_is_read_tile_by_tile(
+    tmp_path: Path,
+    montpellier_build: build.BuildSummary,
+    montpellier_footprints: Path,
+) -> None:
     """Quarters of the Montpellier DSM, built in 25 m tiles, give the whole file's cadastre."""
-    from solar.footprints import footprints_from_classes, write_footprints
-    from solar.surface import rasterize_laz, read_dsm
-
     with rasterio.open(MONTPELLIER_DSM) as dataset:
         profile = dataset.profile
         quarters = []
@@ -153,88 +162,41 @@ def test_a_dsm_mosaic_is_read_tile_by_tile(tmp_path: Path) -> None:
                 with rasterio.open(path, "w", **profile) as out:
                     out.write(dataset.read(1, window=window), 1)
                 quarters.append(path)
-    traced = footprints_from_classes(
-        rasterize_laz([MONTPELLIER / "test_data_77055_627760_LA93_IGN69.laz"])
-    )
-    source = build.DsmSource.open(quarters)
-    assert source.bounds == pytest.approx(read_dsm([MONTPELLIER_DSM]).bounds)
-    tiled = build.build_from_surface(
-        source,
-        traced.footprints,
+    assert DsmSource.open(quarters).bounds == pytest.approx(read_dsm([MONTPELLIER_DSM]).bounds)
+    tiled = build.build_cadastre(
+        build.BuildInputs(dsm=quarters, buildings=montpellier_footprints),
         out=tmp_path / "tiled.gpkg",
-        communes=None,
         options=build.BuildOptions(tile_size=25.0),
     )
-    whole = build.build_from_surface(
-        read_dsm([MONTPELLIER_DSM]), traced.footprints, out=tmp_path / "whole.gpkg", communes=None
-    )
+    whole = montpellier_build
     assert tiled.tiles >= 2
     a, b = _faces(whole.path).set_index("face_id"), _faces(tiled.path).set_index("face_id")
     assert list(a.index) == list(b.index)
     # the halo reaches the whole 50 m sample from any tile: same surface, same figures
     np.testing.assert_allclose(b["irradiation_kwh_m2_yr"], a["irradiation_kwh_m2_yr"], atol=0.2)
     np.testing.assert_allclose(b["kwc"], a["kwc"])
+    assert tiled.raster_path is not None and whole.raster_path is not None
     with rasterio.open(tiled.raster_path) as t, rasterio.open(whole.raster_path) as w:
         assert t.transform == w.transform
         # within 0.1%: the 7 nodata cells are filled from each window's own neighbourhood
         np.testing.assert_allclose(t.read(1), w.read(1), rtol=1e-3)
-    # the command line reads DSM files the same way
-    footprints = write_footprints(traced.footprints, tmp_path / "fp.gpkg", crs=source.crs)
-    code, output = _run(
-        tmp_path,
-        *[arg for q in quarters for arg in ("--dsm", str(q))],
-        "--buildings",
-        str(footprints),
-        "--tile-size",
-        "25",
-    )
-    assert code == 0, output
 
 
-def test_burgundy_laz_with_bd_uni_builds(tmp_path: Path) -> None:
-    summary = build.build_cadastre(
-        laz=[BURGUNDY / "870000_6618000.subset.postValidation.laz"],
-        buildings=BURGUNDY / "870000_6618000.subset.postIA.shp",
-        out=tmp_path / "b.gpkg",
-    )
-    # 40 BD UNI footprints, of which the 100 x 62 m point cloud covers 6
-    assert summary.buildings == 6
-    assert len(summary.footprints_outside) == 34
-    assert summary.faces >= 6
-    assert summary.kwc > 0
-    provenance = Cadastre(summary.path).provenance()
-    assert len(provenance["footprints_outside"]) == 34
-    assert {s["file"] for s in provenance["sources"]} >= {"870000_6618000.subset.postIA.shp"}
-
-
-@pytest.fixture(scope="module")
-def delft_one_tile(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Surface, list[Footprint], build.BuildSummary]:
-    """Delft rasterised whole, its footprints on it, and its cadastre built as one tile."""
-    from solar.footprints import read_footprints, select_within
-    from solar.surface import rasterize_laz
-
-    surface = rasterize_laz(DELFT_LAZ, crs="EPSG:28992")
-    inside, _ = select_within(
-        read_footprints(DELFT / "bgt_pand.sqlite", target_crs=surface.crs), surface.bounds
-    )
-    out = tmp_path_factory.mktemp("delft_one_tile") / "one.gpkg"
-    return surface, list(inside), build.build_from_surface(surface, inside, out=out, communes=None)
-
-
+@pytest.mark.slow
 def test_tiles_with_halo_match_one_tile(
-    tmp_path: Path, delft_one_tile: tuple[Surface, list[Footprint], build.BuildSummary]
+    tmp_path: Path,
+    delft_surface: tuple[Surface, tuple[Footprint, ...]],
+    delft_build: build.BuildSummary,
 ) -> None:
     """Cut Delft into 60 m tiles: each building is built once, with the same shade."""
-    surface, inside, one = delft_one_tile
+    surface, inside = delft_surface
     many = build.build_from_surface(
-        surface,
-        inside,
+        build.Territory(surface, inside, communes=None),
         out=tmp_path / "many.gpkg",
-        communes=None,
         options=build.BuildOptions(tile_size=60.0),
     )
+    one = delft_build  # one 1 km tile over the same grid
+    assert one.tiles == 1
     assert many.tiles > 4
     a = _faces(one.path).set_index("face_id")
     b = _faces(many.path).set_index("face_id")
@@ -247,25 +209,27 @@ def test_tiles_with_halo_match_one_tile(
     assert many.production_mwh_yr == pytest.approx(one.production_mwh_yr, rel=0.03)
 
 
+@pytest.mark.slow
 def test_point_clouds_are_read_tile_by_tile(
-    tmp_path: Path, delft_one_tile: tuple[Surface, list[Footprint], build.BuildSummary]
+    tmp_path: Path,
+    delft_surface: tuple[Surface, tuple[Footprint, ...]],
+    delft_build: build.BuildSummary,
 ) -> None:
     """Delft's LAZ rasterised per 60 m tile window matches the whole grid's build."""
-    whole_surface, inside, whole = delft_one_tile
-    source = build.LazSource.open(DELFT_LAZ, resolution=0.5, crs="EPSG:28992")
+    whole_surface, inside = delft_surface
+    source = LazSource.open(DELFT_LAZ, resolution=0.5, crs=DELFT_CRS)
     assert source.bounds[0] >= whole_surface.bounds[0]
     assert source.bounds[2] <= whole_surface.bounds[2]
     window = (84900.0, 447500.0, 84950.0, 447550.0)
     part = source.read(window)
     assert part.bounds == window
-    np.testing.assert_array_equal(part.building, build.crop(whole_surface, window).building)
+    np.testing.assert_array_equal(part.building, crop(whole_surface, window).building)
     tiled = build.build_from_surface(
-        source,
-        inside,
+        build.Territory(source, inside, communes=None),
         out=tmp_path / "tiled.gpkg",
-        communes=None,
         options=build.BuildOptions(tile_size=60.0),
     )
+    whole = delft_build
     assert tiled.tiles > 4
     a = _faces(whole.path).set_index("face_id")
     b = _faces(tiled.path).set_index("face_id")
@@ -273,35 +237,33 @@ def test_point_clouds_are_read_tile_by_tile(
     # holes are filled from each window's own cells: a few faces segment differently
     assert len(common) >= 0.95 * len(a)
     assert tiled.production_mwh_yr == pytest.approx(whole.production_mwh_yr, rel=0.03)
+    assert tiled.raster_path is not None and whole.raster_path is not None
     with rasterio.open(tiled.raster_path) as t, rasterio.open(whole.raster_path) as w:
         assert t.transform == w.transform and t.shape == w.shape
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_cadastre(tmp_path: Path) -> None:
     scene = scenes.gable(tilt=35.0, azimuth=180.0)
-    surface, footprint = scene.surface, scene.footprint
-    twin = Footprint("twin", shapely.affinity.translate(footprint.geometry, 0.0, 0.0))
-    here = build.build_from_surface(
-        surface,
-        [twin],
-        out=tmp_path / "here.gpkg",
-        communes=None,
-        options=build.BuildOptions(tile_size=10.0),
-    )
+    territory = build.Territory(scene.surface, [scene.footprint], communes=None)
+    options = build.BuildOptions(tile_size=10.0)
+    here = build.build_from_surface(territory, out=tmp_path / "here.gpkg", options=options)
     there = build.build_from_surface(
-        surface,
-        [twin],
+        territory,
         out=tmp_path / "there.gpkg",
-        communes=None,
-        options=build.BuildOptions(tile_size=10.0),
-        workers=2,
+        options=options,
+        execution=build.Execution(workers=2),
     )
     pd.testing.assert_frame_equal(_faces(here.path), _faces(there.path))
 
 
+# --- options, communes, inputs ------------------------------------------------------------
+
+
+@pytest.mark.slow
 def test_every_option_changes_the_output(tmp_path: Path) -> None:
     scene = scenes.gable(tilt=35.0, azimuth=180.0, chimney=(1.0, 1.5))
-    surface, footprint = scene.surface, scene.footprint
+    territory = build.Territory(scene.surface, [scene.footprint], communes=None)
     base = build.BuildOptions()
     variants = {
         "setback": build.BuildOptions(setback=1.0),
@@ -316,7 +278,7 @@ def test_every_option_changes_the_output(tmp_path: Path) -> None:
 
     def signature(options: build.BuildOptions, name: str) -> tuple:
         summary = build.build_from_surface(
-            surface, [footprint], out=tmp_path / f"{name}.gpkg", communes=None, options=options
+            territory, out=tmp_path / f"{name}.gpkg", options=options
         )
         faces = _faces(summary.path)
         return tuple(
@@ -332,146 +294,59 @@ def test_every_option_changes_the_output(tmp_path: Path) -> None:
 
 def test_commune_from_the_polygons(tmp_path: Path) -> None:
     scene = scenes.gable(tilt=35.0, azimuth=180.0)
-    surface, footprint = scene.surface, scene.footprint
-    summary = build.build_from_surface(surface, [footprint], out=tmp_path / "lens.gpkg")
+    summary = build.build_from_surface(
+        build.Territory(scene.surface, [scene.footprint]), out=tmp_path / "lens.gpkg"
+    )
     # the commune that holds the scene, found independently: lon/lat, then the polygons
     lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(*scenes.CENTRE)
-    communes = json.loads(build.DEFAULT_COMMUNES.read_text())["features"]
+    communes = json.loads(COMMUNES.read_text())["features"]
     expected = [
         f["properties"]["insee"]
         for f in communes
         if shapely.geometry.shape(f["geometry"]).contains(shapely.Point(lon, lat))
     ]
     assert len(expected) == 1
-    assert Cadastre(summary.path).building(footprint.building_id).commune_insee == expected[0]
+    building = Cadastre(summary.path).building(scene.footprint.building_id)
+    assert building.commune_insee == expected[0]
 
 
-# --- the command line and bad input -------------------------------------------------------
-
-
-def _write_dsm(path: Path, crs: str, data: np.ndarray | None = None) -> Path:
-    data = np.full((40, 40), 30.0, dtype=np.float32) if data is None else data
-    transform = (
-        from_origin(2.8, 50.43, 1e-5, 1e-5)
-        if crs == "EPSG:4326"
-        else from_origin(686000, 7032020, 0.5, 0.5)
+def test_a_build_of_flat_roofs_keeps_a_numeric_azimuth_column(tmp_path: Path) -> None:
+    """Every azimuth null (flat roofs only): the column is still a number column."""
+    scene = scenes.flat(parapet_width=0.0)
+    summary = build.build_from_surface(
+        build.Territory(scene.surface, [scene.footprint], communes=None),
+        out=tmp_path / "flat.gpkg",
     )
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        height=data.shape[0],
-        width=data.shape[1],
-        count=1,
-        dtype="float32",
-        crs=crs,
-        transform=transform,
-        nodata=-9999,
-    ) as dst:
-        dst.write(data, 1)
-    return path
-
-
-def _write_geojson(path: Path, features: str) -> Path:
-    path.write_text(
-        '{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": '
-        f'"urn:ogc:def:crs:EPSG::2154"}}}}, "features": [{features}]}}'
-    )
-    return path
-
-
-def _square_feature(x: float, y: float, size: float = 8.0, fid: str = "a") -> str:
-    ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
-    return (
-        f'{{"type": "Feature", "properties": {{"id": "{fid}"}}, '
-        f'"geometry": {{"type": "Polygon", "coordinates": [{ring}]}}}}'
-    )
-
-
-def _run(tmp_path: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(cli, ["build", *args, "--out", str(tmp_path / "out.gpkg")])
-    return result.exit_code, result.output
-
-
-@pytest.fixture()
-def good_footprints(tmp_path: Path) -> Path:
-    return _write_geojson(tmp_path / "fp.geojson", _square_feature(686005, 7032000))
-
-
-def test_cli_builds_and_prints_a_summary(tmp_path: Path, good_footprints: Path) -> None:
-    scene = scenes.gable(tilt=35.0, azimuth=180.0)
-    surface, footprint = scene.surface, scene.footprint
-    dsm = _write_dsm(tmp_path / "gable.tif", "EPSG:2154", surface.elevation)
-    with rasterio.open(dsm, "r+") as dst:
-        dst.transform = surface.transform
-    fp = _write_geojson(
-        tmp_path / "gable.geojson",
-        '{"type": "Feature", "properties": {"id": "g1"}, "geometry": '
-        + shapely.to_geojson(footprint.geometry)
-        + "}",
-    )
-    code, output = _run(tmp_path, "--dsm", str(dsm), "--buildings", str(fp))
-    assert code == 0, output
-    text = " ".join(output.split())  # rich wraps at the terminal width
-    assert "1 buildings" in text and "kWc" in text and "MWh/yr" in text
-    assert (tmp_path / "out.gpkg").is_file()
-
-
-@pytest.mark.parametrize(
-    ("case", "message"),
-    [
-        ("geographic", "projected"),
-        ("truncated", "gable.tif"),
-        ("no_overlap", "no footprint overlaps"),
-        ("empty", "fp.geojson"),
-    ],
-)
-def test_cli_bad_input_names_the_problem_and_writes_nothing(
-    tmp_path: Path, good_footprints: Path, case: str, message: str
-) -> None:
-    dsm = _write_dsm(tmp_path / "gable.tif", "EPSG:2154")
-    footprints = good_footprints
-    if case == "geographic":
-        dsm = _write_dsm(tmp_path / "gable.tif", "EPSG:4326")
-    elif case == "truncated":
-        dsm.write_bytes(dsm.read_bytes()[:300])
-    elif case == "no_overlap":
-        footprints = _write_geojson(tmp_path / "fp.geojson", _square_feature(600000, 7000000))
-    elif case == "empty":
-        footprints = _write_geojson(tmp_path / "fp.geojson", "")
-    code, output = _run(tmp_path, "--dsm", str(dsm), "--buildings", str(footprints))
-    assert code == 2
-    text = " ".join(output.split())
-    assert "error:" in text and message in text
-    assert not list(tmp_path.glob("out*"))
-    assert not list(tmp_path.glob(".out*"))
-
-
-def test_cli_repairs_a_self_intersecting_footprint_and_says_so(tmp_path: Path) -> None:
-    scene = scenes.gable(tilt=35.0, azimuth=180.0)
-    surface, footprint = scene.surface, scene.footprint
-    dsm = _write_dsm(tmp_path / "gable.tif", "EPSG:2154", surface.elevation)
-    with rasterio.open(dsm, "r+") as dst:
-        dst.transform = surface.transform
-    xmin, ymin, xmax, ymax = footprint.geometry.bounds
-    bowtie = [[xmin, ymin], [xmax, ymax], [xmax, ymin], [xmin, ymax], [xmin, ymin]]
-    fp = _write_geojson(
-        tmp_path / "bowtie.geojson",
-        '{"type": "Feature", "properties": {"id": "bow"}, '
-        f'"geometry": {{"type": "Polygon", "coordinates": [{bowtie}]}}}}',
-    )
-    code, output = _run(tmp_path, "--dsm", str(dsm), "--buildings", str(fp))
-    assert code == 0, output
-    assert "1 invalid geometries repaired" in " ".join(output.split())
-    assert Cadastre(tmp_path / "out.gpkg").provenance()["footprints_repaired"] == 1
-
-
-def test_cli_needs_one_surface_source(tmp_path: Path, good_footprints: Path) -> None:
-    code, output = _run(tmp_path, "--buildings", str(good_footprints))
-    assert code == 2 and "--dsm/--laz" in output
+    with sqlite3.connect(summary.path) as con:
+        types = {row[1]: row[2] for row in con.execute("PRAGMA table_info(roof_faces)")}
+        azimuths = con.execute("SELECT azimuth_deg FROM roof_faces").fetchall()
+    assert azimuths and all(a is None for (a,) in azimuths)
+    assert types["azimuth_deg"] == "REAL"
 
 
 def test_build_from_surface_rejects_no_footprint(tmp_path: Path) -> None:
     surface = scenes.gable(tilt=35.0, azimuth=180.0).surface
     with pytest.raises(InputError, match="no footprint"):
-        build.build_from_surface(surface, [], out=tmp_path / "x.gpkg")
+        build.build_from_surface(build.Territory(surface, []), out=tmp_path / "x.gpkg")
+
+
+def test_build_inputs_need_one_surface_source(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not both and not neither"):
+        build.read_inputs(build.BuildInputs(), laz_resolution=0.5)
+    with pytest.raises(InputError, match="not both"):
+        build.read_inputs(
+            build.BuildInputs(dsm=[MONTPELLIER_DSM], laz=list(DELFT_LAZ)), laz_resolution=0.5
+        )
+    assert not list(tmp_path.iterdir())
+
+
+def test_progress_reports_every_tile(tmp_path: Path) -> None:
+    scene = scenes.gable(tilt=35.0, azimuth=180.0)
+    calls: list[tuple[str, int, int]] = []
+    summary = build.build_from_surface(
+        build.Territory(scene.surface, [scene.footprint], communes=None),
+        out=tmp_path / "p.gpkg",
+        progress=lambda stage, done, total: calls.append((stage, done, total)),
+    )
+    assert calls == [("tiles", i + 1, summary.tiles) for i in range(summary.tiles)]
+    assert set(summary.stage_seconds) == {"roofs", "horizon", "irradiance", "pv", "raster", "write"}

@@ -50,7 +50,7 @@ def test_the_s21_table_covers_2024_q4_to_2026_q1():
     assert TABLE.max_kwc == 100
 
 
-# The known points of the issue, and each quarter boundary: the day before and the day of.
+# The published values, and each quarter boundary: the day before and the day of.
 @pytest.mark.parametrize(
     ("date", "kwc", "surplus", "prime"),
     [
@@ -95,7 +95,51 @@ def test_a_date_after_the_table_uses_the_last_rows_and_says_so():
     assert late.electricity_eur_kwh == 0.1940
     assert "oa_surplus" in late.stale
     assert "electricity" in late.stale
-    assert TABLE.at(dt.datetime(2026, 2, 2, 12, 0), 6.0).stale == ()
+    assert late.stale_message is not None
+    assert "2026-11-26" in late.stale_message
+    assert "surplus purchase tariff" in late.stale_message
+    fresh = TABLE.at(dt.datetime(2026, 2, 2, 12, 0), 6.0)
+    assert fresh.stale == ()
+    assert fresh.stale_message is None
+
+
+@pytest.mark.parametrize(
+    ("date", "valid_from", "valid_to", "quarter"),
+    [
+        # each side of the quarter boundaries of the S21 table (CRE): Feb-Apr quarters
+        # until March 2025, the four days of the arrêté of 26 March 2025, then calendar
+        # quarters; after the table, its last row
+        (D(2025, 1, 31), D(2024, 11, 1), D(2025, 1, 31), "2024-Q4"),
+        (D(2025, 2, 1), D(2025, 2, 1), D(2025, 3, 27), "1 Feb - 27 Mar 2025"),
+        (D(2025, 3, 27), D(2025, 2, 1), D(2025, 3, 27), "1 Feb - 27 Mar 2025"),
+        (D(2025, 3, 28), D(2025, 3, 28), D(2025, 3, 31), "28 - 31 Mar 2025"),
+        (D(2025, 3, 31), D(2025, 3, 28), D(2025, 3, 31), "28 - 31 Mar 2025"),
+        (D(2025, 4, 1), D(2025, 4, 1), D(2025, 6, 30), "2025-Q2"),
+        (D(2026, 3, 31), D(2026, 1, 1), D(2026, 3, 31), "2026-Q1"),
+        (D(2030, 1, 1), D(2026, 1, 1), D(2026, 3, 31), "2026-Q1"),
+    ],
+)
+def test_the_surplus_row_used_is_the_one_in_force(date, valid_from, valid_to, quarter):
+    for kwc in (3.0, 50.0):  # the row holds every size band
+        row = TABLE.at(date, kwc).surplus_row
+        assert (row.table, row.valid_from, row.valid_to) == ("oa_surplus", valid_from, valid_to)
+        assert quarter in row.period
+        assert row.source
+
+
+def test_the_rows_used_are_one_per_table_with_their_sources():
+    # the Tarif Bleu changed on 1 February 2025
+    before, after = TABLE.at(D(2025, 1, 31), 6.0), TABLE.at(D(2025, 2, 1), 6.0)
+    assert before.row("electricity").valid_to == D(2025, 1, 31)
+    assert after.row("electricity").valid_from == D(2025, 2, 1)
+    assert before.row("electricity").source != after.row("electricity").source
+    tables = [row.table for row in after.rows]
+    assert tables == ["oa_surplus", "prime_schedule", "electricity", "installed_cost", "co2", "vat"]
+    assert after.sources == tuple(dict.fromkeys(row.source for row in after.rows))
+    with_battery = TABLE.at(D(2025, 2, 1), 6.0, battery_kwh=5.0)
+    assert with_battery.rows[-1].table == "battery_cost"
+    with pytest.raises(KeyError):
+        after.row("battery_cost")
 
 
 @pytest.mark.parametrize("kwc", [0.0, -1.0, 100.5, float("nan")])

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from solar.build import build_from_surface
-from solar.cadastre import Cadastre
+from solar.build import Territory, build_from_surface
+from solar.cadastre import Cadastre, FaceRecord
 from solar.errors import InputError, NotFound
 from solar.household import economics
 from solar.household import project as simulation
@@ -27,10 +27,8 @@ LOAD = standard_profile("RES1", 4500.0)
 def cadastre(tmp_path_factory: pytest.TempPathFactory) -> Cadastre:
     scene = scenes.hip(30.0, 180.0)
     summary = build_from_surface(
-        scene.surface,
-        [scene.footprint],
+        Territory(scene.surface, [scene.footprint], communes=None),
         out=tmp_path_factory.mktemp("hip") / "hip.gpkg",
-        communes=None,
     )
     return Cadastre(summary.path)
 
@@ -41,11 +39,11 @@ def site(cadastre: Cadastre) -> simulation.Site:
 
 
 @pytest.fixture(scope="module")
-def faces(cadastre: Cadastre) -> list[dict[str, Any]]:
+def faces(cadastre: Cadastre) -> list[FaceRecord]:
     return cadastre.faces("scene")
 
 
-def worth(faces: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def worth(faces: list[FaceRecord]) -> list[FaceRecord]:
     """Faces worth equipping, best specific yield first, from the cadastre's own fields."""
     chosen = [f for f in faces if f.suitability in WORTH_EQUIPPING and f.panels > 0]
     return sorted(chosen, key=lambda f: -f.specific_yield_kwh_kwc)
@@ -71,7 +69,7 @@ def test_merged_provenance_uses_the_first_part() -> None:
 
 
 def test_default_is_every_module_worth_equipping(
-    cadastre: Cadastre, site: simulation.Site, faces: list[dict[str, Any]]
+    cadastre: Cadastre, site: simulation.Site, faces: list[FaceRecord]
 ) -> None:
     result = run(cadastre, site)
     building = cadastre.building("scene")
@@ -84,7 +82,7 @@ def test_default_is_every_module_worth_equipping(
 
 
 def test_modules_fill_the_best_faces_first(
-    cadastre: Cadastre, site: simulation.Site, faces: list[dict[str, Any]]
+    cadastre: Cadastre, site: simulation.Site, faces: list[FaceRecord]
 ) -> None:
     ranked = worth(faces)
     assert len(ranked) >= 2
@@ -180,26 +178,19 @@ def test_unknown_building(cadastre: Cadastre, site: simulation.Site) -> None:
         simulation.simulate_project(cadastre, "nope", LOAD, site=site)
 
 
-@pytest.mark.parametrize(
-    ("date", "valid_from", "valid_to"),
-    [
-        # quarter boundaries of the S21 table (CRE): Feb-Apr quarters until March 2025,
-        # the four days of the arrêté of 26 March 2025, then calendar quarters
-        (dt.date(2025, 1, 31), dt.date(2024, 11, 1), dt.date(2025, 1, 31)),
-        (dt.date(2025, 2, 1), dt.date(2025, 2, 1), dt.date(2025, 3, 27)),
-        (dt.date(2025, 3, 28), dt.date(2025, 3, 28), dt.date(2025, 3, 31)),
-        (dt.date(2025, 4, 1), dt.date(2025, 4, 1), dt.date(2025, 6, 30)),
-        (dt.date(2026, 3, 31), dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
-        (dt.date(2030, 1, 1), dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
-    ],
-)
-def test_surplus_period_at_quarter_boundaries(
-    date: dt.date, valid_from: dt.date, valid_to: dt.date
+def test_the_project_takes_the_tariff_rows_from_the_table_object(
+    cadastre: Cadastre, tmp_path: Path
 ) -> None:
-    table = economics.TariffTable.load()
-    period = simulation.surplus_period(table, date)
-    assert (period.valid_from, period.valid_to) == (valid_from, valid_to)
-    assert period.source
+    copy = tmp_path / "tariffs.toml"
+    copy.write_bytes(economics.DEFAULT_PATH.read_bytes())
+    table = economics.TariffTable.load(copy)
+    copy.unlink()  # the table object is now the only source of the rows
+    site = simulation.Site.for_cadastre(cadastre, tariffs=table)
+    for date in (dt.date(2025, 3, 31), dt.date(2025, 4, 1)):
+        result = run(cadastre, site, tariff_date=date)
+        assert result.surplus_period == table.at(date, result.kwc).surplus_row
+        assert result.surplus_period.valid_from <= date <= result.surplus_period.valid_to
+        assert result.economics.tariffs.sources
 
 
 def test_stale_tariffs_are_said(cadastre: Cadastre, site: simulation.Site) -> None:
@@ -228,7 +219,7 @@ def test_uncertainty_is_seeded_and_takes_the_spreads(
 
 
 def test_water_heater_goes_on_the_best_face(
-    cadastre: Cadastre, site: simulation.Site, faces: list[dict[str, Any]]
+    cadastre: Cadastre, site: simulation.Site, faces: list[FaceRecord]
 ) -> None:
     result = run(cadastre, site, persons=2)
     best = max(faces, key=lambda f: f.irradiation_kwh_m2_yr)
@@ -249,9 +240,3 @@ def test_sizing_advice(cadastre: Cadastre, site: simulation.Site) -> None:
     assert smallest.self_sufficiency_rate >= simulation.SELF_SUFFICIENCY_TARGET
     below = run(cadastre, site, n_modules=smallest.n_modules - 1).balance
     assert below.self_sufficiency_rate < simulation.SELF_SUFFICIENCY_TARGET
-
-
-def test_surplus_periods_read_the_table_file(tmp_path: Path) -> None:
-    periods = simulation._surplus_periods(economics.DEFAULT_PATH)
-    assert [p.valid_from for p in periods] == sorted(p.valid_from for p in periods)
-    assert periods[0].valid_from == dt.date(2024, 11, 1)

@@ -14,11 +14,10 @@ from hypothesis import strategies as st
 from solar.errors import InputError
 from solar.household import economics
 from solar.household.loadcurves import HouseholdOptions, standard_profile
-from solar.household.selfconsumption import (
-    Battery,
-    annual_energy,
-    production_for_modules,
-    simulate,
+from solar.household.selfconsumption import Battery, annual_energy, simulate
+from solar.household.sizing import (
+    advise,
+    place_modules,
     size_for_npv,
     size_for_self_consumption,
     size_for_self_sufficiency,
@@ -237,22 +236,34 @@ FACE_MODULES = np.array([10, 4, 6, 0])
 
 
 def test_modules_go_to_the_best_faces_first():
-    np.testing.assert_allclose(production_for_modules(FACE_PROFILES, FACE_MODULES, 0), 0.0)
-    seven = production_for_modules(FACE_PROFILES, FACE_MODULES, 7)
+    np.testing.assert_allclose(place_modules(FACE_PROFILES, FACE_MODULES, 0).production_kwh, 0.0)
+    seven = place_modules(FACE_PROFILES, FACE_MODULES, 7).production_kwh
     np.testing.assert_allclose(seven, FACE_PROFILES[0] * 0.7, rtol=1e-12)
-    twelve = production_for_modules(FACE_PROFILES, FACE_MODULES, 12)
+    twelve = place_modules(FACE_PROFILES, FACE_MODULES, 12).production_kwh
     np.testing.assert_allclose(twelve, FACE_PROFILES[0] + FACE_PROFILES[1] / 2, rtol=1e-12)
-    everything = production_for_modules(FACE_PROFILES, FACE_MODULES, 20)
+    everything = place_modules(FACE_PROFILES, FACE_MODULES, 20).production_kwh
     np.testing.assert_allclose(everything, FACE_PROFILES.sum(axis=0), rtol=1e-12)
     assert twelve.sum() == pytest.approx(1000 + 160)
 
 
+def test_placement_names_the_faces_in_ranking_order():
+    # the same faces listed north, unusable, south, east
+    shuffled = [2, 3, 0, 1]
+    placement = place_modules(FACE_PROFILES[shuffled], FACE_MODULES[shuffled], 16)
+    assert placement.faces.tolist() == [2, 3, 0]
+    assert placement.modules.tolist() == [10, 4, 2]
+    assert placement.n_modules == 16
+    # 100, 80 and 40 kWh per module and year
+    np.testing.assert_allclose(placement.face_production_kwh, [1000.0, 320.0, 80.0], rtol=1e-12)
+    np.testing.assert_allclose(placement.production_kwh.sum(), 1400.0, rtol=1e-12)
+
+
 def test_modules_beyond_the_roof_are_rejected():
     with pytest.raises(InputError) as error:
-        production_for_modules(FACE_PROFILES, FACE_MODULES, 21)
+        place_modules(FACE_PROFILES, FACE_MODULES, 21)
     assert error.value.source == "n_modules"
     with pytest.raises(InputError):
-        production_for_modules(FACE_PROFILES[:, :100], FACE_MODULES, 1)
+        place_modules(FACE_PROFILES[:, :100], FACE_MODULES, 1)
 
 
 # --------------------------------------------------------------------------- sizing
@@ -270,7 +281,7 @@ def test_size_for_npv_is_the_brute_force_maximum(battery):
     )
     npvs = [0.0]
     for n in range(1, 35):
-        production = production_for_modules(ROOF, ROOF_MODULES, n)
+        production = place_modules(ROOF, ROOF_MODULES, n).production_kwh
         tariffs = TABLE.at(DATE, n * 0.425, battery_kwh=battery.capacity_kwh if battery else 0)
         balance = simulate(production, LOAD, battery)
         npvs.append(economics.evaluate(n * 0.425, balance, tariffs).npv_eur)
@@ -293,7 +304,7 @@ def test_size_for_self_sufficiency_is_the_smallest_reaching_the_target():
     result = size_for_self_sufficiency(ROOF, ROOF_MODULES, LOAD, module_kwc=0.425, target_rate=0.30)
     assert result is not None
     assert result.self_sufficiency_rate >= 0.30
-    before = simulate(production_for_modules(ROOF, ROOF_MODULES, result.n_modules - 1), LOAD)
+    before = simulate(place_modules(ROOF, ROOF_MODULES, result.n_modules - 1).production_kwh, LOAD)
     assert before.self_sufficiency_rate < 0.30
     assert (
         size_for_self_sufficiency(ROOF, ROOF_MODULES, LOAD, module_kwc=0.425, target_rate=0.95)
@@ -305,10 +316,39 @@ def test_size_for_self_consumption_is_the_largest_keeping_the_rate():
     result = size_for_self_consumption(ROOF, ROOF_MODULES, LOAD, module_kwc=0.425, target_rate=0.6)
     assert result is not None
     assert result.self_consumption_rate >= 0.6
-    after = simulate(production_for_modules(ROOF, ROOF_MODULES, result.n_modules + 1), LOAD)
+    after = simulate(place_modules(ROOF, ROOF_MODULES, result.n_modules + 1).production_kwh, LOAD)
     assert after.self_consumption_rate < 0.6
     nobody = np.zeros(8760)
     assert (
         size_for_self_consumption(ROOF, ROOF_MODULES, nobody, module_kwc=0.425, target_rate=0.1)
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("module_kwc", "battery"),
+    [(0.425, None), (0.425, Battery(5.0, 2.5)), (4.0, None)],  # 4 kWc modules: 25 fit the bands
+)
+def test_advise_answers_the_three_questions_as_each_function(module_kwc, battery):
+    common = {"module_kwc": module_kwc, "battery": battery}
+    advice = advise(
+        ROOF,
+        ROOF_MODULES,
+        LOAD,
+        table=TABLE,
+        date=DATE,
+        self_consumption_target=0.6,
+        self_sufficiency_target=0.3,
+        **common,
+    )
+    assert advice.best_npv == size_for_npv(
+        ROOF, ROOF_MODULES, LOAD, table=TABLE, date=DATE, **common
+    )
+    assert advice.largest_mostly_self_consumed == size_for_self_consumption(
+        ROOF, ROOF_MODULES, LOAD, target_rate=0.6, **common
+    )
+    assert advice.smallest_for_self_sufficiency == size_for_self_sufficiency(
+        ROOF, ROOF_MODULES, LOAD, target_rate=0.3, **common
+    )
+    assert (advice.self_consumption_target, advice.self_sufficiency_target) == (0.6, 0.3)
+    assert advice.best_npv.kwc <= TABLE.max_kwc

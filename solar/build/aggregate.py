@@ -1,0 +1,156 @@
+"""From faces to buildings: totals per building, and the commune of each building."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import shapely
+from rasterio.crs import CRS
+
+from solar import pv
+from solar.addresses import Address
+from solar.cadastre import BuildingRecord, FaceRecord
+from solar.footprints import Footprint, read_footprints
+
+
+def building_records(
+    footprints: Sequence[Footprint], faces: Sequence[FaceRecord], optimum_kwh_m2: float
+) -> list[BuildingRecord]:
+    """Aggregate faces per building: sums of area, modules and energy; weighted means.
+
+    The totals count the faces worth equipping (:data:`solar.pv.WORTH_EQUIPPING`); the
+    irradiation and shading loss are means weighted by face area, over those faces, or
+    over all the building's faces when none is worth equipping. The commune is left
+    empty (see :func:`communes_from_addresses` and :func:`communes_from_polygons`).
+
+    Parameters
+    ----------
+    footprints : sequence of Footprint
+        One record per footprint, in this order.
+    faces : sequence of FaceRecord
+    optimum_kwh_m2 : float
+        Annual irradiation of the best unshaded plane at the site. [kWh m-2 yr-1]
+    """
+    by_building: dict[str, list[FaceRecord]] = {}
+    for face in faces:
+        by_building.setdefault(face.building_id, []).append(face)
+    records = []
+    for fp in footprints:
+        own = by_building.get(fp.building_id, [])
+        hosting = [f for f in own if f.panels > 0 and f.suitability in pv.WORTH_EQUIPPING]
+        kwc = sum(f.kwc for f in hosting)
+        production = sum(f.production_kwh_yr for f in hosting)
+        weighted = hosting or own
+        irradiation = loss = 0.0
+        if weighted:
+            weights = np.array([max(f.area_m2, 1e-9) for f in weighted])
+            irradiation = float(
+                np.average([f.irradiation_kwh_m2_yr for f in weighted], weights=weights)
+            )
+            loss = float(np.average([f.shading_loss_pct for f in weighted], weights=weights))
+        records.append(
+            BuildingRecord(
+                building_id=fp.building_id,
+                commune_insee=None,
+                n_faces=len(own),
+                usable_area_m2=round(sum(f.usable_area_m2 for f in hosting), 2),
+                panels=int(sum(f.panels for f in hosting)),
+                kwc=round(kwc, 3),
+                production_kwh_yr=round(production, 1),
+                specific_yield_kwh_kwc=round(production / kwc, 1) if kwc else 0.0,
+                irradiation_kwh_m2_yr=round(irradiation, 1),
+                shading_loss_pct=round(loss, 2),
+                suitability=pv.suitability(irradiation / optimum_kwh_m2)
+                if hosting
+                else "unsuitable",
+                geometry=fp.geometry,
+            )
+        )
+    return records
+
+
+def communes_from_addresses(
+    buildings: Sequence[BuildingRecord],
+    addresses: Sequence[Address],
+    linked: Sequence[str | None],
+) -> list[BuildingRecord]:
+    """Give each building the commune most of its addresses carry.
+
+    Parameters
+    ----------
+    linked : sequence of str or None
+        The building of each address (:func:`solar.addresses.link_addresses`).
+    """
+    votes: dict[str, Counter[str]] = {}
+    for address, building_id in zip(addresses, linked, strict=True):
+        if building_id is not None and address.code_insee:
+            votes.setdefault(building_id, Counter())[address.code_insee] += 1
+    return [
+        dataclasses.replace(b, commune_insee=_most_common(votes[b.building_id]))
+        if b.building_id in votes
+        else b
+        for b in buildings
+    ]
+
+
+def _most_common(tally: Counter[str]) -> str:
+    """The most frequent key; the first one counted among equals."""
+    return max(tally, key=tally.__getitem__)
+
+
+def communes_from_polygons(
+    buildings: Sequence[BuildingRecord], communes: str | os.PathLike[str], crs: CRS
+) -> list[BuildingRecord]:
+    """Give each building the commune that holds its representative point.
+
+    The commune polygons win over the addresses: they are the official boundaries. A
+    building outside every polygon keeps the commune it had.
+
+    Parameters
+    ----------
+    communes : path-like
+        Commune polygons with an ``insee`` property.
+    crs : rasterio.crs.CRS
+        The buildings' CRS.
+    """
+    polygons = read_footprints(communes, target_crs=crs, id_field="insee")
+    tree = shapely.STRtree([p.geometry for p in polygons.footprints])
+    points = shapely.point_on_surface(np.array([b.geometry for b in buildings], dtype=object))
+    point_idx, poly_idx = tree.query(points, predicate="within")
+    insee = dict(
+        zip(
+            point_idx.tolist(),
+            (polygons.footprints[c].building_id for c in poly_idx.tolist()),
+            strict=True,
+        )
+    )
+    return [
+        dataclasses.replace(b, commune_insee=insee[i]) if i in insee else b
+        for i, b in enumerate(buildings)
+    ]
+
+
+def monthly_columns(faces: Sequence[FaceRecord]) -> dict[str, np.ndarray]:
+    """The ``roof_faces_monthly`` table of the faces: one row per face and month.
+
+    Examples
+    --------
+    >>> face = FaceRecord("b", "b-1", 30.0, 180.0, False, 20.0, 15.0, 1000.0, 2.0, 8, 3.4,
+    ...                   3300.0, 970.6, "excellent", shapely.Point(0, 0),
+    ...                   tuple(range(12)), tuple(range(100, 112)))
+    >>> table = monthly_columns([face])
+    >>> table["month"][:3].tolist(), table["production_kwh"][11], table["face_id"][0]
+    ([1, 2, 3], np.float64(11.0), np.str_('b-1'))
+    """
+    return {
+        "face_id": np.asarray([f.face_id for f in faces for _ in range(12)]),
+        "month": np.asarray([m for _ in faces for m in range(1, 13)]),
+        "irradiation_kwh_m2": np.asarray(
+            [float(v) for f in faces for v in f.irradiation_monthly_kwh_m2]
+        ),
+        "production_kwh": np.asarray([float(v) for f in faces for v in f.production_monthly_kwh]),
+    }

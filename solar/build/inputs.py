@@ -1,0 +1,234 @@
+"""What a build reads: the files (:class:`BuildInputs`), and the territory they describe once
+read into memory (:class:`Territory`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from solar import addresses as address_module
+from solar.addresses import Address
+from solar.errors import InputError
+from solar.footprints import Footprint, footprints_from_classes, read_footprints, select_within
+from solar.resources import COMMUNES, DEFAULT_WEATHER
+from solar.surface import DsmSource, LazSource, Surface, SurfaceInput, rasterize_laz
+from solar.weather import Weather, read_weather
+
+StrPath = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """The files a build reads: exactly one of ``dsm`` and ``laz``, and what goes with them.
+
+    Attributes
+    ----------
+    dsm : sequence of path-like
+        DSM GeoTIFFs, a mosaic on one grid.
+    laz : sequence of path-like
+        Classified point clouds.
+    laz_crs : str or None
+        CRS of the point clouds whose header has none, e.g. ``"EPSG:28992"``.
+    buildings : path-like or None
+        Footprints (GeoJSON, GeoPackage, Shapefile, OGR-SQLite); None traces them from the
+        point cloud's building class.
+    id_field : str or None
+        Footprint field holding the building id; None tries the well-known ones.
+    addresses : path-like or None
+        A BAN address CSV, plain or gzipped.
+    weather : path-like or None
+        A typical meteorological year (PVGIS CSV/JSON or EPW); None takes the Artois TMY.
+    communes : path-like or None
+        Commune polygons with an ``insee`` property; None leaves the communes to the
+        addresses.
+    """
+
+    dsm: Sequence[StrPath] = ()
+    laz: Sequence[StrPath] = ()
+    laz_crs: str | None = None
+    buildings: StrPath | None = None
+    id_field: str | None = None
+    addresses: StrPath | None = None
+    weather: StrPath | None = None
+    communes: StrPath | None = COMMUNES
+
+    def __post_init__(self) -> None:
+        # a frozen record: keep the file lists as tuples, whatever sequence was given
+        object.__setattr__(self, "dsm", tuple(self.dsm))
+        object.__setattr__(self, "laz", tuple(self.laz))
+
+
+@dataclass(frozen=True)
+class FootprintReport:
+    """What reading the footprints left out or changed; written to the provenance.
+
+    Attributes
+    ----------
+    repaired : int
+        Invalid geometries repaired (see :class:`solar.footprints.FootprintSet`).
+    dropped : tuple of str
+        One ``"<id>: <reason>"`` per feature left out.
+    outside : tuple of str
+        Ids of the footprints off the surface model.
+    """
+
+    repaired: int = 0
+    dropped: tuple[str, ...] = ()
+    outside: tuple[str, ...] = ()
+
+    def provenance(self) -> dict[str, Any]:
+        """The report as provenance entries.
+
+        >>> FootprintReport(1, ("b7: empty",), ()).provenance()["footprints_dropped"]
+        ['b7: empty']
+        """
+        return {
+            "footprints_repaired": self.repaired,
+            "footprints_dropped": list(self.dropped),
+            "footprints_outside": list(self.outside),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Territory:
+    """What a build covers, in memory: the surface, its buildings, their addresses and sky.
+
+    Attributes
+    ----------
+    surface : Surface, DsmSource or LazSource
+        In a projected CRS in metres; files are read tile by tile.
+    footprints : sequence of Footprint
+        In the surface's CRS.
+    weather : Weather or None
+        None takes the Artois PVGIS typical year.
+    addresses : sequence of solar.addresses.Address
+        Points in the surface's CRS; each is linked to the building under it.
+    communes : path-like or None
+        Commune polygons with an ``insee`` property; each building takes the commune of
+        its representative point. None leaves the communes to the addresses.
+    footprint_report : FootprintReport or None
+        What reading the footprints did; None when they were not read from a file.
+    sources : Mapping[str, Any]
+        Provenance of the files read (names, sizes, dates, digests).
+    """
+
+    surface: SurfaceInput
+    footprints: Sequence[Footprint]
+    weather: Weather | None = None
+    addresses: Sequence[Address] = ()
+    communes: StrPath | None = COMMUNES
+    footprint_report: FootprintReport | None = None
+    sources: Mapping[str, Any] = field(default_factory=dict)
+
+
+def read_inputs(inputs: BuildInputs, *, laz_resolution: float) -> Territory:
+    """Open and check every input file; read the footprints, weather and addresses.
+
+    DSM files and point clouds with footprints are only opened here (their extent read
+    from the headers): the build reads them tile by tile. Without footprints, the point
+    cloud is rasterised whole, to trace them from its building class.
+
+    Parameters
+    ----------
+    inputs : BuildInputs
+    laz_resolution : float
+        Cell size of the rasterised point clouds. [m]
+
+    Returns
+    -------
+    Territory
+
+    Raises
+    ------
+    InputError
+        Both or neither of DSM and LAZ given, a DSM without footprints, or any input
+        unreadable or inconsistent.
+    """
+    if bool(inputs.dsm) == bool(inputs.laz):
+        raise InputError(
+            "give DSM GeoTIFFs or LAZ point clouds, not both and not neither", source="--dsm/--laz"
+        )
+    surface: SurfaceInput
+    if inputs.dsm:
+        surface = DsmSource.open(inputs.dsm)
+    elif inputs.buildings is not None:
+        surface = LazSource.open(inputs.laz, resolution=laz_resolution, crs=inputs.laz_crs)
+    else:
+        # tracing footprints needs the building class of the whole area at once
+        surface = rasterize_laz(inputs.laz, resolution=laz_resolution, crs=inputs.laz_crs)
+    if inputs.buildings is not None:
+        footprint_set = read_footprints(
+            inputs.buildings, target_crs=surface.crs, id_field=inputs.id_field
+        )
+    elif isinstance(surface, Surface):  # a point cloud, with its classes
+        footprint_set = footprints_from_classes(surface)
+    else:
+        raise InputError(
+            "a DSM carries no building class: give the footprints", source="--buildings"
+        )
+    inside, outside = select_within(footprint_set, surface.bounds)
+    weather = read_weather(inputs.weather or DEFAULT_WEATHER)
+    return Territory(
+        surface=surface,
+        footprints=inside,
+        weather=weather,
+        addresses=_addresses_on(surface, inputs.addresses),
+        communes=inputs.communes,
+        footprint_report=FootprintReport(footprint_set.repaired, footprint_set.dropped, outside),
+        sources=_sources(inputs),
+    )
+
+
+def _addresses_on(surface: SurfaceInput, path: StrPath | None) -> tuple[Address, ...]:
+    """The addresses of a BAN file that stand on the surface model."""
+    if path is None:
+        return ()
+    # A department's BAN file holds 700,000 addresses: keep those on the surface model.
+    xmin, ymin, xmax, ymax = surface.bounds
+    return tuple(
+        a
+        for a in address_module.read_ban(path, target_crs=surface.crs)
+        if xmin <= a.x <= xmax and ymin <= a.y <= ymax
+    )
+
+
+def _sources(inputs: BuildInputs) -> dict[str, Any]:
+    """Provenance of the input files: their facts, the weather's digest, the files' names."""
+    files = [
+        *inputs.dsm,
+        *inputs.laz,
+        *([inputs.buildings] if inputs.buildings else []),
+        *([inputs.addresses] if inputs.addresses else []),
+    ]
+    return {
+        "sources": _file_facts(files),
+        "weather_sha256": _file_facts([inputs.weather or DEFAULT_WEATHER])[0]["sha256"],
+        "footprints_file": Path(inputs.buildings).name
+        if inputs.buildings
+        else "traced from LAS class 6",
+        "addresses_file": Path(inputs.addresses).name if inputs.addresses else None,
+    }
+
+
+def _file_facts(paths: Iterable[StrPath]) -> list[dict[str, Any]]:
+    """Name, size, modification time and SHA-256 of each file."""
+    facts = []
+    for p in paths:
+        path = Path(p)
+        with path.open("rb") as stream:
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+        stat = path.stat()
+        facts.append(
+            {
+                "file": path.name,
+                "bytes": stat.st_size,
+                "modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(),
+                "sha256": digest,
+            }
+        )
+    return facts

@@ -1,0 +1,299 @@
+"""The whole build: read the inputs, plan and run the tiles, aggregate, write."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import solar
+from solar import addresses as address_module
+from solar import cadastre
+from solar.cadastre import BuildingRecord, FaceRecord, GeoTable
+from solar.errors import InputError
+from solar.resources import DEFAULT_WEATHER
+from solar.surface import Surface
+from solar.weather import read_weather
+
+from .aggregate import (
+    building_records,
+    communes_from_addresses,
+    communes_from_polygons,
+    monthly_columns,
+)
+from .climate import SiteClimate, site_climate
+from .inputs import BuildInputs, FootprintReport, Territory, read_inputs
+from .options import BuildOptions, Execution, Progress
+from .raster import write_irradiation_raster
+from .run import run_tiles
+from .tile import TileResult
+from .tiles import plan_tiles
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What a build produced and how long it took.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The cadastre GeoPackage.
+    raster_path : pathlib.Path or None
+        The irradiation raster beside it.
+    buildings, faces : int
+    kwc : float
+        Peak power placed on the faces worth equipping. [kWc]
+    production_mwh_yr : float
+        Their production over a typical year. [MWh yr-1]
+    seconds : float
+        Wall time of :func:`build_from_surface`. [s]
+    stage_seconds : dict of str to float
+        Wall time of the stages, summed over the tiles: ``roofs``, ``horizon``,
+        ``irradiance``, ``pv`` (see :mod:`solar.build.tile`), then ``raster`` and ``write``.
+        [s]
+    tiles : int
+    filled_cells : int
+        Nodata cells of the surface model filled by interpolation.
+    footprints_repaired, footprints_dropped, footprints_outside
+        See :class:`FootprintReport`; 0 and empty when the footprints were not read from a
+        file.
+    """
+
+    path: Path
+    raster_path: Path | None
+    buildings: int
+    faces: int
+    kwc: float
+    production_mwh_yr: float
+    seconds: float
+    stage_seconds: dict[str, float]
+    tiles: int
+    filled_cells: int
+    footprints_repaired: int
+    footprints_dropped: tuple[str, ...]
+    footprints_outside: tuple[str, ...]
+
+
+def build_cadastre(
+    inputs: BuildInputs,
+    *,
+    out: str | os.PathLike[str],
+    options: BuildOptions | None = None,
+    execution: Execution | None = None,
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """Build a cadastre from files: the ``cadastre build`` command.
+
+    Every input is read and checked (:func:`read_inputs`) before anything is written, and
+    the GeoPackage appears only once complete.
+
+    Parameters
+    ----------
+    inputs : BuildInputs
+    out : path-like
+        The GeoPackage to write; the irradiation raster goes beside it
+        (``<name>.irradiation.tif``).
+    options : BuildOptions, optional
+    execution : Execution, optional
+        In this process by default.
+    progress : callable, optional
+        Called with (stage, done, total).
+
+    Returns
+    -------
+    BuildSummary
+    """
+    options = options or BuildOptions()
+    if progress:
+        progress("reading the surface model", 0, 1)
+    territory = read_inputs(inputs, laz_resolution=options.laz_resolution)
+    return build_from_surface(
+        territory, out=out, options=options, execution=execution, progress=progress
+    )
+
+
+def build_from_surface(
+    territory: Territory,
+    *,
+    out: str | os.PathLike[str],
+    options: BuildOptions | None = None,
+    execution: Execution | None = None,
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """Build a cadastre from a surface model in memory, or from files read tile by tile.
+
+    Parameters
+    ----------
+    territory : Territory
+        The surface, the footprints and what goes with them.
+    out : path-like
+        The GeoPackage to write; the irradiation raster goes beside it
+        (``<name>.irradiation.tif``).
+    options : BuildOptions, optional
+    execution : Execution, optional
+        In this process by default.
+    progress : callable, optional
+        Called with (stage, done, total).
+
+    Returns
+    -------
+    BuildSummary
+    """
+    start = time.perf_counter()
+    options = options or BuildOptions()
+    surface = territory.surface
+    if not surface.crs.is_projected:
+        raise InputError("the surface model must be in a projected CRS in metres")
+    if not territory.footprints:
+        raise InputError("no footprint to build")
+    climate = site_climate(territory.weather or read_weather(DEFAULT_WEATHER), options.module)
+    tiles = plan_tiles(
+        surface.bounds, territory.footprints, tile_size=options.tile_size, halo=options.halo
+    )
+    results = run_tiles(
+        surface, tiles, climate, options, execution or Execution(), progress=progress
+    )
+    faces = [f for r in results for f in r.faces]
+    linked = (
+        address_module.link_addresses(territory.addresses, territory.footprints)
+        if territory.addresses
+        else []
+    )
+    buildings = _buildings(territory, faces, linked, climate)
+    address_table = (
+        address_module.address_layer(territory.addresses, linked) if territory.addresses else None
+    )
+
+    out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    raster_path = out_path.with_suffix(".irradiation.tif")
+    raster_tmp = raster_path.with_name(f".{raster_path.name}.tmp")
+    # Cells filled in the tile windows, read one by one from files; a surface in memory
+    # was filled once, when read.
+    filled_cells = (
+        surface.filled_cells
+        if isinstance(surface, Surface)
+        else sum(r.filled_cells for r in results)
+    )
+    stages = _stage_seconds(results)
+    write_start = time.perf_counter()
+    write_irradiation_raster(raster_tmp, surface, results)
+    stages["raster"] = time.perf_counter() - write_start
+    try:
+        cadastre.write_cadastre(
+            out_path,
+            crs=surface.crs,
+            buildings=GeoTable.from_records(buildings, BuildingRecord, "MultiPolygon"),
+            faces=GeoTable.from_records(faces, FaceRecord, "MultiPolygon"),
+            monthly=monthly_columns(faces),
+            profiles=cadastre.FaceProfiles(
+                [f for r in results for f in r.profiles.face_ids],
+                [b for r in results for b in r.profiles.blobs],
+            ),
+            provenance=_provenance(
+                territory,
+                climate,
+                options,
+                filled_cells=filled_cells,
+                raster=raster_path.name,
+                tiles=len(tiles),
+            ),
+            addresses=address_table,
+        )
+        os.replace(raster_tmp, raster_path)
+        stages["write"] = time.perf_counter() - write_start - stages["raster"]
+    finally:
+        if raster_tmp.exists():
+            raster_tmp.unlink()
+    report = territory.footprint_report or FootprintReport()
+    return BuildSummary(
+        path=out_path,
+        raster_path=raster_path,
+        buildings=len(buildings),
+        faces=len(faces),
+        kwc=float(sum(b.kwc for b in buildings)),
+        production_mwh_yr=float(sum(b.production_kwh_yr for b in buildings)) / 1000.0,
+        seconds=time.perf_counter() - start,
+        stage_seconds=stages,
+        tiles=len(tiles),
+        filled_cells=filled_cells,
+        footprints_repaired=report.repaired,
+        footprints_dropped=report.dropped,
+        footprints_outside=report.outside,
+    )
+
+
+def _buildings(
+    territory: Territory,
+    faces: list[FaceRecord],
+    linked: list[str | None],
+    climate: SiteClimate,
+) -> list[BuildingRecord]:
+    """The building records, with their communes: the polygons' over the addresses'.
+
+    ``linked`` holds the building of each of the territory's addresses.
+    """
+    buildings = building_records(territory.footprints, faces, climate.optimum_kwh_m2)
+    if territory.addresses:
+        buildings = communes_from_addresses(buildings, territory.addresses, linked)
+    if territory.communes is not None:
+        buildings = communes_from_polygons(buildings, territory.communes, territory.surface.crs)
+    return buildings
+
+
+def _stage_seconds(results: list[TileResult]) -> dict[str, float]:
+    """Each stage's wall time summed over the tiles. [s]"""
+    stages: dict[str, float] = {}
+    for result in results:
+        for stage, seconds in result.seconds.items():
+            stages[stage] = stages.get(stage, 0.0) + seconds
+    return stages
+
+
+def _provenance(
+    territory: Territory,
+    climate: SiteClimate,
+    options: BuildOptions,
+    *,
+    filled_cells: int,
+    raster: str,
+    tiles: int,
+) -> dict[str, Any]:
+    """The ``provenance`` table: the code, the run, the weather, the options, the sources."""
+    weather = climate.weather
+    surface = territory.surface
+    return {
+        "code_version": code_version(),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "weather_file": Path(weather.source).name,
+        "weather_site": {"latitude": weather.latitude, "longitude": weather.longitude},
+        "crs": surface.crs.to_string(),
+        "resolution_m": surface.resolution,
+        "filled_cells": filled_cells,
+        "options": asdict(options),
+        "optimum_irradiation_kwh_m2_yr": round(climate.optimum_kwh_m2, 1),
+        "irradiation_raster": raster,
+        "tiles": tiles,
+        **territory.sources,
+        **(territory.footprint_report.provenance() if territory.footprint_report else {}),
+    }
+
+
+def code_version() -> str:
+    """The package version, with the git commit when run from a checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{solar.__version__}+{commit}" if commit else solar.__version__
