@@ -20,6 +20,7 @@ from solar.addresses import AddressIndex
 from solar.cadastre import Cadastre
 from solar.errors import InputError, NoBuildingAtAddress, NotFound
 from solar.household.project import Site
+from solar.household.uncertainty import orientation_factors
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class Services:
         """Open the cadastre of ``settings`` and derive the rest from it."""
         cadastre = Cadastre(settings.path)
         projector = Projector(cadastre.crs)
+        # Computed on first use (about 0.3 s): at start-up rather than in a resident's request.
+        orientation_factors()
         return cls(
             settings=settings,
             cadastre=cadastre,

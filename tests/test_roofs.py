@@ -19,11 +19,10 @@ import pytest
 import shapely
 from numpy.testing import assert_allclose
 
-from solar.resources import LIDAR_DIR
+from solar.footprints import Footprint
 from solar.roofs import RoofFace, horn_gradient, plane_orientation, segment_roofs
+from solar.surface import Surface
 from tests import scenes
-
-DELFT = LIDAR_DIR / "delft_ahn3"
 
 
 def _azimuth_error(a: float, b: float) -> float:
@@ -288,12 +287,8 @@ def test_bad_parameters_are_refused(kwargs: dict[str, float]) -> None:
 
 
 @pytest.mark.slow
-def test_delft_ahn3_row_houses() -> None:
-    from solar.footprints import read_footprints
-    from solar.surface import rasterize_laz
-
-    surface = rasterize_laz(sorted(DELFT.glob("*.laz")), crs="EPSG:28992")
-    footprints = read_footprints(DELFT / "bgt_pand.sqlite", target_crs=surface.crs).footprints
+def test_delft_ahn3_row_houses(delft_surface: tuple[Surface, tuple[Footprint, ...]]) -> None:
+    surface, footprints = delft_surface
     assert len(footprints) == 160
     faces = segment_roofs(surface, footprints)
     with_faces = {f.building_id for f in faces}

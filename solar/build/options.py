@@ -41,7 +41,7 @@ class BuildOptions:
         Roof pixels receiving less than this share of their face's unshaded irradiation
         are kept free of modules. [-]
     module : str or None
-        Module name in ``data/modules.toml``; None takes the default module.
+        Module name in ``solar/data/modules.toml``; None takes the default module.
     system_losses : float
         DC system losses (soiling, wiring, mismatch, ageing at start, availability). [-]
     albedo : float

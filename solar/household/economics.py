@@ -1,6 +1,6 @@
 """Economics of rooftop PV with surplus sale, from a dated French tariff table.
 
-The table (``data/tariffs.toml``) holds, each row with its validity dates and source:
+The table (``solar/data/tariffs.toml``) holds, each row with its validity dates and source:
 the OA surplus tariff and self-consumption prime per size band and quarter (arrêté S21),
 how the prime is paid, the Tarif Bleu price, VAT rates by size and date, installed costs
 per size band, emission factors, and the economic assumptions. :class:`TariffTable`
@@ -305,7 +305,7 @@ class TariffTable:
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_PATH) -> TariffTable:
-        """Read and check a tariff table (``data/tariffs.toml`` by default).
+        """Read and check a tariff table (``solar/data/tariffs.toml`` by default).
 
         Raises
         ------

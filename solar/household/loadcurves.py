@@ -11,9 +11,9 @@ Sources
 -------
 - Enedis Open Data ``conso-inf36``, profiles RES1 (residential, base) and RES2
   (residential with electric heating), 2023, half-hourly aggregates summed into UTC hours
-  and normalised to sum 1 (files in ``data/load/enedis_profiles``, Licence Ouverte 2.0).
+  and normalised to sum 1 (files in ``solar/data/load/enedis_profiles``, Licence Ouverte 2.0).
 - The Enedis "courbe de charge" CSV export of a Linky meter (example in
-  ``data/load/linky_example``).
+  ``solar/data/load/linky_example``).
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ class Site:
         """The site of a cadastre, from its provenance.
 
         The weather file named in the provenance (the first part's, for a merged
-        cadastre) is read from ``data/weather``; when it is not there, the default Artois
+        cadastre) is read from ``solar/data/weather``; when it is not there, the default Artois
         weather is used. The system losses are the build options', by default
         :data:`solar.pv.SYSTEM_LOSSES`.
         """
