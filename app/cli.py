@@ -165,6 +165,11 @@ def _print_summary(summary: BuildSummary) -> None:
         out.print(f"  surface model: {summary.filled_cells} nodata cells filled")
     if summary.footprints_repaired:
         out.print(f"  footprints: {summary.footprints_repaired} invalid geometries repaired")
+    if summary.footprints_shifted or summary.footprints_absent:
+        out.print(
+            f"  footprints: {summary.footprints_shifted} shifted onto their roofs, "
+            f"{summary.footprints_absent} over bare ground (no face)"
+        )
     if summary.footprints_dropped:
         out.print(f"  footprints dropped: {escape(', '.join(summary.footprints_dropped[:10]))}")
     if summary.footprints_outside:
@@ -306,6 +311,17 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
         yield progress
 
 
+def _opens(path: Path) -> bool:
+    """Whether ``path`` is a cadastre this version reads (a demo built by an older one is not)."""
+    from solar.cadastre import Cadastre
+
+    try:
+        Cadastre(path).close()
+    except InputError:
+        return False
+    return True
+
+
 def _check_cadastre(path: Path, hint: str) -> None:
     """Stop with one line when ``path`` is not a cadastre the service can open."""
     from solar.cadastre import Cadastre
@@ -362,7 +378,7 @@ def demo(
     from solar import demo as demo_territory
 
     path = data_dir / demo_territory.CADASTRE_FILE
-    if rebuild or not path.is_file():
+    if rebuild or not _opens(path):
         _check_writable(path)
         out.print(f"Building the demo cadastre from the real LiDAR samples into {data_dir} …")
         try:

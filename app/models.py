@@ -173,6 +173,19 @@ class BuildingSolar(BaseModel):
     irradiation_kwh_m2_yr: float | None = Field(examples=[980.5])
     shading_loss_pct: float | None = Field(examples=[4.1])
     suitability: str | None = Field(examples=["good"])
+    footprint_check: str | None = Field(
+        description="How the footprint agrees with the LiDAR surface model: ok, shifted "
+        "(moved onto the roof before the faces were found) or absent (over bare ground, no "
+        "face).",
+        examples=["shifted"],
+    )
+    footprint_shift_m: float | None = Field(
+        description="Length of the shift of a shifted footprint [m].", examples=[0.9]
+    )
+    footprint_note: str | None = Field(
+        description="The footprint check for residents, in French; null when ok.",
+        examples=["emprise recalée de 0,9 m"],
+    )
     footprint: Geometry = Field(description="The building footprint, WGS84.")
     faces: list[RoofFace]
 

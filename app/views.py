@@ -120,12 +120,29 @@ def building_solar(
     return _shaped(
         BuildingSolar,
         building,
+        footprint_note=footprint_note(building.footprint_check, building.footprint_shift_m),
         footprint=footprint,
         faces=[
             _shaped(RoofFace, face, geometry=outline)
             for face, outline in zip(faces, outlines, strict=True)
         ],
     )
+
+
+def footprint_note(check: str, shift_m: float | None) -> str | None:
+    """The footprint check of a building, for residents, in French; None when ``ok``.
+
+    Examples
+    --------
+    >>> footprint_note("shifted", 0.94), footprint_note("ok", None)
+    ('emprise recalée de 0,9 m', None)
+    """
+    if check == "shifted" and shift_m is not None:
+        return f"emprise recalée de {shift_m:.1f} m".replace(".", ",")
+    return _FOOTPRINT_NOTES.get(check)
+
+
+_FOOTPRINT_NOTES = {"absent": "bâtiment absent du relevé"}
 
 
 def roof_collection(

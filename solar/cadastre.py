@@ -81,8 +81,15 @@ class BuildingRecord:
         Area-weighted annual shading loss of the same faces. [%]
     suitability : str
         ``excellent``, ``good``, ``fair``, ``poor`` or ``unsuitable``.
+    footprint_check : str
+        How the footprint agrees with the surface model (:mod:`solar.reconcile`): ``ok``;
+        ``shifted``, its faces found under the footprint moved onto the roof; ``absent``,
+        over bare ground, with no face.
+    footprint_shift_m : float or None
+        Length of the shift of a ``shifted`` footprint, None otherwise. [m]
     geometry : shapely.Polygon or shapely.MultiPolygon
-        The footprint, in the cadastre's CRS (the layer's geometry, not an attribute).
+        The footprint as the source gives it, in the cadastre's CRS (the layer's geometry,
+        not an attribute).
     """
 
     building_id: str
@@ -96,6 +103,8 @@ class BuildingRecord:
     irradiation_kwh_m2_yr: float
     shading_loss_pct: float
     suitability: str
+    footprint_check: str
+    footprint_shift_m: float | None
     geometry: shapely.Geometry = field(repr=False, metadata=_NOT_A_COLUMN)
 
 
@@ -530,6 +539,15 @@ class Cadastre:
         if row is None:
             raise InputError("not a cadastre GeoPackage (no buildings layer)", source=str(path))
         self.crs = CRS.from_wkt(row[0])
+        for layer, expected in (("buildings", BUILDING_FIELDS), ("roof_faces", FACE_FIELDS)):
+            present = {r[1] for r in self._con().execute(f"PRAGMA table_info({layer})")}
+            missing = [name for name in expected if name not in present]
+            if missing:
+                raise InputError(
+                    f"written by another version of the cadastre: its {layer} layer lacks "
+                    f"{', '.join(missing)}; build it again",
+                    source=str(self.path),
+                )
         self.has_addresses = bool(
             self._con()
             .execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'addresses'")

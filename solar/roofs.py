@@ -3,7 +3,8 @@
 The chain per building, on a window around its footprint:
 
 1. Roof pixels: inside the footprint, at least ``min_height`` above the local ground, not
-   ground-class; vegetation-class pixels are roof that no face may claim.
+   ground-class; vegetation-class pixels are roof that no face may claim, and so are,
+   on a surface without classes, rough patches (tree crowns, see :func:`_canopy`).
 2. Normals from Horn's (1981) operator, a least-squares plane through the 3×3 neighbours
    weighted 1-2-1, fitted through roof pixels only so that eaves ignore the ground below
    them. No further smoothing: the faces of Dutch or northern French row houses are often
@@ -70,6 +71,12 @@ _ASSIGN_RADIUS = 2
 # lone pixel is most often a stray return (on the Delft sample, 196 of 264 patches), and its
 # clearance would cost 1.7 m² of modules. It stays inside the face's outline.
 MIN_OBSTACLE_PIXELS = 2
+
+CANOPY_RMS = 0.15
+"""Residual of a pixel's 3×3 plane above which, on a surface without classes, it may lie
+on a tree crown: a 35° ridge across the window leaves 0.18 m, but along a line only. [m]"""
+CANOPY_MIN_WIDTH = 2.5
+"""Side of the square a patch of rough pixels must hold to be a crown. [m]"""
 
 # Regions merge when one plane for both adds less than this share of obstacle_tolerance
 # (rms) to their own residuals: 5 cm by default, the scale of LiDAR height noise.
@@ -254,8 +261,10 @@ def segment_roofs(
 
     Of the surface's class masks, ground pixels are never roof, and vegetation pixels are
     roof that no face may claim: a crown over a face is an obstacle of it, or is cut out
-    of its outline at the edge. The building mask is not used: in AHN3 the cells filled
-    between points and some roof furniture carry no class, yet lie on roofs.
+    of its outline at the edge. Without classes (a DSM alone), the rough patches that
+    :func:`_canopy` takes for crowns are treated as vegetation. The building mask is not
+    used: in AHN3 the cells filled between points and some roof furniture carry no class,
+    yet lie on roofs.
 
     Examples
     --------
@@ -358,6 +367,8 @@ def _building_drafts(surface: Surface, footprint: Footprint, params: _Params) ->
         eligible &= ~surface.vegetation[window]
 
     dz_dx, dz_dy, spread = _local_planes(z, eligible, res)
+    if surface.vegetation is None:
+        eligible &= ~_canopy(spread, res)
     steepest = math.tan(math.radians(params.max_roof_tilt))
     growable = eligible & (dz_dx**2 + dz_dy**2 <= steepest**2)
     # The flattest pixels seed first: the residual of their local plane is lowest.
@@ -422,6 +433,39 @@ def _building_drafts(surface: Surface, footprint: Footprint, params: _Params) ->
             )
         )
     return drafts
+
+
+def _canopy(spread: np.ndarray, res: float) -> np.ndarray:
+    """Rough pixels of a surface without classes: tree crowns, as far as texture tells.
+
+    A LiDAR surface over foliage jumps between leaves and gaps from one pixel to the next,
+    tens of centimetres off any plane; a roof stays within its few centimetres of noise.
+    The rms residual of each pixel's 3×3 plane is smoothed by a 3×3 median, thresholded at
+    :data:`CANOPY_RMS`, and opened by a square of :data:`CANOPY_MIN_WIDTH`: a ridge, a hip
+    or a roof's edge is rough along a line one or two pixels wide, a crown over a patch.
+    The patch then loses its rim, the roof pixels that only see the crown in their window.
+    Its limits: a crown too dense or too smooth at the resolution passes for a roof, as
+    does a crown narrower than the square; rough roof furniture wider than the square
+    (solar thermal racks, rubble) is cut out like a crown.
+
+    Parameters
+    ----------
+    spread : numpy.ndarray
+        The rms residual of each pixel's 3×3 plane, NaN off the roof. [m]
+    res : float
+        Pixel size. [m]
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, same shape.
+    """
+    rough = ndimage.median_filter(np.nan_to_num(spread, nan=0.0), size=3) > CANOPY_RMS
+    width = max(3, math.ceil(CANOPY_MIN_WIDTH / res))
+    patches = ndimage.binary_opening(rough, structure=np.ones((width, width), bool))
+    # The roof pixels along a crown see it in their 3×3 window and are rough too: the
+    # ring goes back to the roof, where the pixels off every plane become obstacles.
+    return ndimage.binary_erosion(patches, structure=np.ones((3, 3), bool))
 
 
 def _ground_level(z: np.ndarray, inside: np.ndarray, ground: np.ndarray | None) -> float:

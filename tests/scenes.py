@@ -161,6 +161,7 @@ def gable(
     chimney: tuple[float, float] | None = None,
     dormer: tuple[float, float] | None = None,
     tree: tuple[float, float] | None = None,
+    leaves: float = 0.0,
     classes: bool = False,
     noise: float = NOISE,
     seed: int = 1,
@@ -186,6 +187,10 @@ def gable(
         A crown centred over the first face 1.5 m inside its eave: a dome of ``radius``
         whose top stands ``rise`` above the ridge and drops by 1.5 m at its rim. Its
         pixels are vegetation. [m]
+    leaves : float
+        Standard deviation of the crown's texture: a LiDAR surface over foliage jumps
+        between leaves and gaps by tens of centimetres from one pixel to the next, where
+        a roof stays within its few centimetres of noise. [m]
     classes : bool
         Give the surface ground, building and vegetation masks, as a classified LAZ does.
     """
@@ -219,7 +224,7 @@ def gable(
         )
     shaped = _with_boxes(roof, frame, boxes)
     if tree is not None:
-        shaped = _with_tree(shaped, frame.world(0.0, half - 1.5), tree, ridge)
+        shaped = _with_tree(shaped, frame.world(0.0, half - 1.5), tree, ridge, leaves)
 
     footprint = frame.rectangle(-length / 2, length / 2, -half, half)
     surface, fp = _render(footprint, shaped, noise=noise, seed=seed, classes=classes)
@@ -232,7 +237,11 @@ def gable(
 
 
 def _with_tree(
-    roof: Roof, centre: tuple[float, float], tree: tuple[float, float], ridge: float
+    roof: Roof,
+    centre: tuple[float, float],
+    tree: tuple[float, float],
+    ridge: float,
+    leaves: float = 0.0,
 ) -> Roof:
     radius, rise = tree
     top = ridge + rise
@@ -240,7 +249,7 @@ def _with_tree(
     def height(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         z, _ = roof(x, y)
         r2 = ((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / radius**2
-        crown = top - 1.5 * r2
+        crown = top - 1.5 * r2 + np.random.default_rng(7).normal(0.0, leaves, x.shape)
         vegetation = (r2 < 1.0) & (crown > z)
         return np.where(vegetation, crown, z), vegetation
 

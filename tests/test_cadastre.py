@@ -40,6 +40,8 @@ def _tables(n_buildings: int = 2, prefix: str = "b") -> dict:
             "irradiation_kwh_m2_yr": np.full(n_buildings, 1150.0),
             "shading_loss_pct": np.full(n_buildings, 3.2),
             "suitability": np.array(["excellent"] * n_buildings, dtype=object),
+            "footprint_check": np.array(["ok"] * n_buildings, dtype=object),
+            "footprint_shift_m": np.full(n_buildings, np.nan),
         },
         "MultiPolygon",
     )
@@ -290,7 +292,20 @@ def test_merge_refuses_colliding_ids(tmp_path: Path) -> None:
 def test_records_round_trip_through_the_geopackage(tmp_path: Path) -> None:
     footprint = shapely.box(X0, Y0, X0 + 10, Y0 + 8)
     building = cadastre.BuildingRecord(
-        "b0", "62498", 2, 30.5, 12, 5.1, 5200.0, 1019.6, 1150.0, 3.2, "good", footprint
+        "b0",
+        "62498",
+        2,
+        30.5,
+        12,
+        5.1,
+        5200.0,
+        1019.6,
+        1150.0,
+        3.2,
+        "good",
+        "shifted",
+        0.9,
+        footprint,
     )
     sloped = cadastre.FaceRecord(
         "b0", "b0-1", 35.0, 180.0, False, 48.8, 30.5, 1150.0, 3.2, 12, 5.1, 5200.0, 1019.6,
@@ -322,3 +337,16 @@ def test_records_round_trip_through_the_geopackage(tmp_path: Path) -> None:
     assert pyogrio.read_info(path, layer="roof_faces")["fields"].tolist() == list(
         cadastre.FACE_FIELDS
     )
+
+
+def test_a_cadastre_of_another_schema_is_refused_by_name(
+    written: tuple[Path, dict], tmp_path: Path
+) -> None:
+    old = tmp_path / "old.gpkg"
+    old.write_bytes(written[0].read_bytes())
+    con = sqlite3.connect(old)
+    with con:
+        con.execute("ALTER TABLE buildings DROP COLUMN suitability")
+    con.close()
+    with pytest.raises(InputError, match=r"buildings layer lacks suitability"):
+        cadastre.Cadastre(old)

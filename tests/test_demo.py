@@ -19,6 +19,7 @@ from app.main import create_app
 from app.settings import Settings
 from solar import demo
 from solar.cadastre import Cadastre
+from solar.errors import InputError
 from solar.pv import WORTH_EQUIPPING
 
 runner = CliRunner()
@@ -140,3 +141,22 @@ def test_the_data_folder_is_chosen_by_the_user_or_per_user(
     served, _ = _serve_demo(monkeypatch, args, env)
     assert served == chosen / demo.CADASTRE_FILE
     assert os.listdir(chosen) == [demo.CADASTRE_FILE]  # found, not built again
+
+
+def test_a_demo_cadastre_this_version_cannot_read_is_built_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / demo.CADASTRE_FILE).write_bytes(b"a cadastre of an older version")
+    calls: list[Path] = []
+
+    def build_demo(folder: Path, progress: object = None) -> None:
+        calls.append(folder)
+        raise InputError("stopped here by the test")
+
+    monkeypatch.setattr(demo, "build_demo", build_demo)
+    result = runner.invoke(cli, ["demo", "--build-only", "--data-dir", str(data_dir)])
+    assert calls == [data_dir]
+    assert result.exit_code == 2
+    assert "stopped here by the test" in result.output

@@ -19,6 +19,7 @@ import pytest
 import shapely
 from numpy.testing import assert_allclose
 
+from solar import roofs
 from solar.footprints import Footprint
 from solar.roofs import RoofFace, horn_gradient, plane_orientation, segment_roofs
 from solar.surface import Surface
@@ -258,6 +259,31 @@ def test_tree_crown_over_a_roof_is_never_a_face() -> None:
     # The control: without the classes, the crown's flattish top makes faces of its own.
     unclassified = dataclasses.replace(scene.surface, vegetation=None, ground=None, building=None)
     assert len(segment_roofs(unclassified, [scene.footprint])) > 2
+
+
+def test_rough_crown_on_a_dsm_alone_is_never_a_face(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No classes: the crown over the south face is told by its texture alone."""
+    scene = scenes.gable(tree=(3.0, 1.0), leaves=0.3)
+    # the crown where it stands over the roof: the same scene without it, same noise
+    over = scene.surface.elevation - scenes.gable().surface.elevation > 0.5
+    assert over.sum() > 50
+
+    def claimed(faces: list[RoofFace]) -> int:
+        return sum(int(over[f.rows, f.cols].sum()) for f in faces)
+
+    faces = _segment(scene)
+    # at most a leaf that happens to lie in a face's plane: one pixel, 0.25 m²
+    assert len(faces) == 2 and claimed(faces) <= 1
+    north = _face_at(faces, (scenes.CENTRE[0], scenes.CENTRE[1] + 2.0))
+    south = _face_at(faces, (scenes.CENTRE[0] + 4.5, scenes.CENTRE[1] - 2.0))
+    for face in (north, south):
+        assert abs(face.surface_tilt - 35.0) <= 1.5
+    # the roof under keeps its faces: the north one whole, the south one less the crown
+    assert north.area_m2 == pytest.approx(scene.faces[1].area_m2, rel=0.08)
+    assert south.area_m2 < scene.faces[0].area_m2 - 10.0
+    # The control: without the texture test, the crown's pixels near the roof join a face.
+    monkeypatch.setattr(roofs, "CANOPY_RMS", math.inf)
+    assert claimed(_segment(scene)) > 4
 
 
 def test_footprints_off_the_grid_get_no_face() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import shapely
@@ -15,10 +15,14 @@ from solar import pv
 from solar.addresses import Address
 from solar.cadastre import BuildingRecord, FaceRecord
 from solar.footprints import Footprint, read_footprints
+from solar.reconcile import FootprintCheck
 
 
 def building_records(
-    footprints: Sequence[Footprint], faces: Sequence[FaceRecord], optimum_kwh_m2: float
+    footprints: Sequence[Footprint],
+    faces: Sequence[FaceRecord],
+    optimum_kwh_m2: float,
+    checks: Mapping[str, FootprintCheck],
 ) -> list[BuildingRecord]:
     """Aggregate faces per building: sums of area, modules and energy; weighted means.
 
@@ -34,6 +38,9 @@ def building_records(
     faces : sequence of FaceRecord
     optimum_kwh_m2 : float
         Annual irradiation of the best unshaded plane at the site. [kWh m-2 yr-1]
+    checks : mapping of str to solar.reconcile.FootprintCheck
+        How each footprint agrees with the surface model, by building id; a footprint
+        without one (no tile owned it) is ``ok``.
     """
     by_building: dict[str, list[FaceRecord]] = {}
     for face in faces:
@@ -41,6 +48,8 @@ def building_records(
     records = []
     for fp in footprints:
         own = by_building.get(fp.building_id, [])
+        check = checks.get(fp.building_id) or FootprintCheck(fp.building_id, "ok")
+        shift = check.shift_m
         hosting = [f for f in own if f.panels > 0 and f.suitability in pv.WORTH_EQUIPPING]
         kwc = sum(f.kwc for f in hosting)
         production = sum(f.production_kwh_yr for f in hosting)
@@ -67,6 +76,8 @@ def building_records(
                 suitability=pv.suitability(irradiation / optimum_kwh_m2)
                 if hosting
                 else "unsuitable",
+                footprint_check=check.status,
+                footprint_shift_m=None if shift is None else round(shift, 2),
                 geometry=fp.geometry,
             )
         )

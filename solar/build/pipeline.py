@@ -15,6 +15,7 @@ from solar import addresses as address_module
 from solar import cadastre
 from solar.cadastre import BuildingRecord, FaceRecord, GeoTable
 from solar.errors import InputError
+from solar.reconcile import FootprintCheck, shift_summary
 from solar.resources import DEFAULT_WEATHER
 from solar.surface import Surface
 from solar.weather import read_weather
@@ -61,6 +62,9 @@ class BuildSummary:
     footprints_repaired, footprints_dropped, footprints_outside
         See :class:`FootprintReport`; 0 and empty when the footprints were not read from a
         file.
+    footprints_ok, footprints_shifted, footprints_absent : int
+        Buildings whose footprint agrees with the surface model, was shifted onto its roof,
+        or stands over bare ground (:mod:`solar.reconcile`).
     """
 
     path: Path
@@ -76,6 +80,9 @@ class BuildSummary:
     footprints_repaired: int
     footprints_dropped: tuple[str, ...]
     footprints_outside: tuple[str, ...]
+    footprints_ok: int
+    footprints_shifted: int
+    footprints_absent: int
 
 
 def build_cadastre(
@@ -163,7 +170,8 @@ def build_from_surface(
         if territory.addresses
         else []
     )
-    buildings = _buildings(territory, faces, linked, climate)
+    checks = [c for r in results for c in r.checks]
+    buildings = _buildings(territory, faces, checks, linked, climate)
     address_table = (
         address_module.address_layer(territory.addresses, linked) if territory.addresses else None
     )
@@ -201,6 +209,7 @@ def build_from_surface(
                 filled_cells=filled_cells,
                 raster=raster_path.name,
                 tiles=len(tiles),
+                checks=checks,
             ),
             addresses=address_table,
         )
@@ -224,12 +233,16 @@ def build_from_surface(
         footprints_repaired=report.repaired,
         footprints_dropped=report.dropped,
         footprints_outside=report.outside,
+        footprints_ok=sum(b.footprint_check == "ok" for b in buildings),
+        footprints_shifted=sum(b.footprint_check == "shifted" for b in buildings),
+        footprints_absent=sum(b.footprint_check == "absent" for b in buildings),
     )
 
 
 def _buildings(
     territory: Territory,
     faces: list[FaceRecord],
+    checks: list[FootprintCheck],
     linked: list[str | None],
     climate: SiteClimate,
 ) -> list[BuildingRecord]:
@@ -237,7 +250,9 @@ def _buildings(
 
     ``linked`` holds the building of each of the territory's addresses.
     """
-    buildings = building_records(territory.footprints, faces, climate.optimum_kwh_m2)
+    buildings = building_records(
+        territory.footprints, faces, climate.optimum_kwh_m2, {c.building_id: c for c in checks}
+    )
     if territory.addresses:
         buildings = communes_from_addresses(buildings, territory.addresses, linked)
     if territory.communes is not None:
@@ -262,8 +277,13 @@ def _provenance(
     filled_cells: int,
     raster: str,
     tiles: int,
+    checks: list[FootprintCheck],
 ) -> dict[str, Any]:
-    """The ``provenance`` table: the code, the run, the weather, the options, the sources."""
+    """The ``provenance`` table: the code, the run, the weather, the options, the sources.
+
+    ``footprint_checks`` counts the footprints of each :mod:`solar.reconcile` status, with
+    the median offset (east, north) of the shifted ones. [m]
+    """
     weather = climate.weather
     surface = territory.surface
     return {
@@ -278,6 +298,7 @@ def _provenance(
         "optimum_irradiation_kwh_m2_yr": round(climate.optimum_kwh_m2, 1),
         "irradiation_raster": raster,
         "tiles": tiles,
+        "footprint_checks": shift_summary(checks),
         **territory.sources,
         **(territory.footprint_report.provenance() if territory.footprint_report else {}),
     }

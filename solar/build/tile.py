@@ -3,8 +3,8 @@
 :func:`process_tile` runs them in that order on the tile's window of the surface model; the
 faces go through the last three stages in blocks of :data:`FACE_BLOCK`, which bounds the
 memory of their hourly arrays. Each stage's wall time is kept under its name in
-:attr:`TileResult.seconds`: ``roofs`` (segment), ``horizon`` (shade), ``irradiance``
-(irradiate) and ``pv`` (place and rows).
+:attr:`TileResult.seconds`: ``roofs`` (footprint checks and segment), ``horizon`` (shade),
+``irradiance`` (irradiate) and ``pv`` (place and rows).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import rasterio
 import shapely
 
-from solar import cadastre, horizon, irradiance, pv, roofs, shading
+from solar import cadastre, horizon, irradiance, pv, reconcile, roofs, shading
 from solar.cadastre import FaceRecord
 from solar.calendar import MONTH_OF_HOUR, monthly_sums
 from solar.footprints import Footprint
@@ -39,6 +39,8 @@ class TileResult:
     ----------
     faces : list of FaceRecord
         With their monthly figures.
+    checks : list of solar.reconcile.FootprintCheck
+        How each of the tile's footprints agrees with the surface model, in order.
     profiles : solar.cadastre.FaceProfiles
         The hourly production per kWc of the same faces.
     pixel_x, pixel_y : numpy.ndarray
@@ -53,6 +55,7 @@ class TileResult:
     """
 
     faces: list[FaceRecord]
+    checks: list[reconcile.FootprintCheck]
     profiles: cadastre.FaceProfiles
     pixel_x: np.ndarray
     pixel_y: np.ndarray
@@ -128,9 +131,10 @@ def process_tile(
     """
     seconds: dict[str, float] = {}
     with _stopwatch(seconds, "roofs"):
-        faces = _segment(surface, footprints, options)
+        checks = reconcile.check_footprints(surface, footprints)
+        faces = _segment(surface, reconcile.reconciled(footprints, checks), options)
     if not faces:
-        return _empty_result(seconds, surface.filled_cells)
+        return _empty_result(checks, seconds, surface.filled_cells)
     with _stopwatch(seconds, "horizon"):
         horizons = _shade(surface, faces, options)
     pixel_index = np.full(surface.shape, -1, dtype=np.int64)
@@ -153,6 +157,7 @@ def process_tile(
     x, y = _pixel_centres(surface, horizons.rows, horizons.cols)
     return TileResult(
         faces=records,
+        checks=checks,
         profiles=cadastre.FaceProfiles([r.face_id for r in records], blobs),
         pixel_x=x,
         pixel_y=y,
@@ -175,7 +180,11 @@ def _stopwatch(seconds: dict[str, float], stage: str) -> Iterator[None]:
 def _segment(
     surface: Surface, footprints: Sequence[Footprint], options: BuildOptions
 ) -> list[roofs.RoofFace]:
-    """Stage 1: the roof faces of the tile's buildings, planes fitted to the surface."""
+    """Stage 1: the roof faces of the tile's buildings, planes fitted to the surface.
+
+    The footprints come reconciled with the surface (:func:`solar.reconcile.reconciled`):
+    shifted onto their roofs, those over bare ground left out.
+    """
     # One GDAL environment for the whole tile: rasterio otherwise opens and closes one
     # around each of the thousands of rasterize and shapes calls.
     with rasterio.Env():
@@ -454,10 +463,13 @@ def _place_modules(
     return _Placement(float(layout.kwc), int(layout.n_modules), usable_area)
 
 
-def _empty_result(seconds: dict[str, float], filled_cells: int) -> TileResult:
+def _empty_result(
+    checks: list[reconcile.FootprintCheck], seconds: dict[str, float], filled_cells: int
+) -> TileResult:
     """The result of a tile on which no roof face was found."""
     return TileResult(
         faces=[],
+        checks=checks,
         profiles=cadastre.FaceProfiles([], []),
         pixel_x=np.zeros(0),
         pixel_y=np.zeros(0),

@@ -22,7 +22,9 @@ TO_L93 = pyproj.Transformer.from_crs(4326, 2154, always_xy=True)
 
 
 def test_models_carry_every_layer_field() -> None:
-    assert set(BuildingSolar.model_fields) - {"footprint", "faces"} == set(BUILDING_FIELDS)
+    assert set(BuildingSolar.model_fields) - {"footprint", "faces", "footprint_note"} == set(
+        BUILDING_FIELDS
+    )
     extra = {"geometry", "production_monthly_kwh", "irradiation_monthly_kwh_m2"}
     assert set(RoofFace.model_fields) - extra == set(FACE_FIELDS)
 

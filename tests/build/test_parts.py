@@ -16,6 +16,7 @@ from solar.build.aggregate import (
 from solar.build.climate import _optimum, site_optimum
 from solar.cadastre import FaceRecord
 from solar.footprints import Footprint, read_footprints
+from solar.reconcile import FootprintCheck
 from solar.resources import COMMUNES, DEFAULT_WEATHER
 from solar.weather import read_weather, solar_position
 from tests import scenes
@@ -69,7 +70,11 @@ def test_building_totals_count_the_faces_worth_equipping() -> None:
         _face("a", 3, area=50.0, kwc=2.0, suitability="poor"),
         _face("poor", 1, area=20.0, kwc=1.0, suitability="poor"),
     ]
-    a, bare, poor = building_records(footprints, faces, optimum_kwh_m2=1200.0)
+    checks = {
+        "a": FootprintCheck("a", "shifted", (0.6, -0.8)),
+        "bare": FootprintCheck("bare", "absent"),
+    }
+    a, bare, poor = building_records(footprints, faces, optimum_kwh_m2=1200.0, checks=checks)
     assert (a.n_faces, a.kwc, a.panels, a.production_kwh_yr) == (3, 4.0, 8, 3600.0)
     # area-weighted over the two faces worth equipping: (30 x 1100 + 10 x 1200) / 40
     assert a.irradiation_kwh_m2_yr == 1125.0
@@ -79,11 +84,17 @@ def test_building_totals_count_the_faces_worth_equipping() -> None:
     # no face worth equipping: the means over all faces, no total
     assert (poor.kwc, poor.irradiation_kwh_m2_yr, poor.suitability) == (0.0, 1100.0, "unsuitable")
     assert [b.geometry for b in (a, bare, poor)] == [f.geometry for f in footprints]
+    # the source footprint stays the layer's geometry; the check says what was done with it
+    assert [(b.footprint_check, b.footprint_shift_m) for b in (a, bare, poor)] == [
+        ("shifted", 1.0),
+        ("absent", None),
+        ("ok", None),
+    ]
 
 
 def test_communes_from_addresses_then_polygons() -> None:
     footprints = [Footprint("lens", scenes.gable(35.0, 180.0).footprint.geometry)]
-    building = building_records(footprints, [], optimum_kwh_m2=1200.0)
+    building = building_records(footprints, [], optimum_kwh_m2=1200.0, checks={})
     votes = [
         Address(f"a{i}", "label", 1, "", "Rue A", "62300", code, "Lens", 0.0, 0.0, 0.0, 0.0)
         for i, code in enumerate(("A", "B", "B"))

@@ -1,0 +1,365 @@
+"""Footprints reconciled with the surface model: moved onto their roofs, or found absent.
+
+Footprints (BD TOPO, BGT) and the surface model (LiDAR) come from different surveys and
+disagree: a polygon sits a metre off its roof, a demolished house leaves a polygon over
+bare ground. :func:`check_footprints` compares each footprint with the raised pixels of
+the surface, those at least :data:`RAISED_HEIGHT` above the ground:
+
+1. Co-registration. The footprint's pixel mask is shifted by whole pixels within
+   ±:data:`MAX_SHIFT` and the shift that covers the most raised pixels wins, counting
+   only those no other footprint holds: a footprint does not slide onto its neighbour's
+   roof. Among equal shifts the shortest wins, so that a footprint smaller than its roof
+   (walls inside the eaves) stays put, and a winner on the rim of the search, which may
+   lie farther still, is no winner. The shift is then refined
+   to a quarter of a pixel around the winner, on a grid four times finer: a footprint
+   mask at the surface's pixels moves by whole pixels only, whatever its edges' offset.
+   It is applied when it is longer than :data:`MIN_SHIFT` and covers at least
+   :data:`MIN_GAIN` of the footprint's pixels more than the footprint in place: the
+   surface model then clearly holds the roof elsewhere.
+2. Bare ground. A footprint whose pixels (after the shift) are mostly, more than
+   :data:`ABSENT_SHARE`, within :data:`LOW_HEIGHT` of the ground stands over nothing: a
+   demolished building, or one not yet in the survey. It keeps its record but gets no
+   face.
+
+The ground comes from the LAS ground class when the surface has it: each cell takes the
+height of the nearest ground-class cell. With a DSM alone it is estimated by a
+morphological opening (a minimum then a maximum filter) over a square of
+:data:`GROUND_WINDOW`, on the whole tile window, halo included: every building narrower
+than the square disappears from it. Its limits: a building wider than the square in both
+directions (a hall, a shopping centre) stays in the estimated ground, so its footprint is
+found over bare ground; to guard against that, a footprint is only absent when its own
+pixels are also no higher than the low percentile of its surroundings
+(:data:`RING_WIDTH` around it). A steady slope comes through the opening unchanged, but
+a hilltop narrower than the square is shaved off, and a LiDAR pit lowers the ground around
+it: the buildings there seem higher, and an absent one may be missed.
+
+Vegetation-class pixels are never raised. With a DSM alone a crown beside a house is, and
+may draw the house's footprint towards it when the crown is free of other footprints;
+the gain and bracketing conditions above keep the footprints that already lie on their
+roofs in place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from affine import Affine
+from numba import njit
+from rasterio.features import rasterize
+from scipy import ndimage
+
+from solar.footprints import Footprint
+from solar.surface import Surface
+
+RAISED_HEIGHT = 2.0
+"""Height above the ground from which a pixel may be roof, as in :mod:`solar.roofs`. [m]"""
+LOW_HEIGHT = 1.0
+"""A pixel within this height of the ground is bare ground (or a car, a hedge). [m]"""
+ABSENT_SHARE = 0.5
+"""Share of a footprint's pixels on the ground above which the building is absent. [-]"""
+MAX_SHIFT = 2.0
+"""Largest footprint offset searched, along each axis. [m]"""
+MIN_SHIFT = 0.25
+"""Shortest offset applied: half a pixel at 0.5 m, below which the rasterised masks cannot
+tell. [m]"""
+MIN_GAIN = 0.03
+"""Share of a footprint's pixels the shift must cover more than the footprint in place:
+a 0.5 m offset of a 10 m × 10 m house uncovers 5 % of it. [-]"""
+GROUND_WINDOW = 50.0
+"""Side of the square of the ground's morphological opening, wider than a house. [m]"""
+RING_WIDTH = 3.0
+"""Width of the surroundings of a footprint compared with it before calling it absent. [m]"""
+_RING_PERCENTILE = 5.0  # streets and gardens are the lowest pixels around a building
+_MIN_GROUND_CELLS = 10  # fewer ground-class cells and the class is not trusted
+_SUBSTEPS = 4  # the sub-pixel search steps by a quarter pixel, 0.125 m at 0.5 m
+
+STATUSES = ("ok", "shifted", "absent")
+"""What :func:`check_footprints` says of a footprint."""
+
+
+@dataclass(frozen=True)
+class FootprintCheck:
+    """How a footprint agrees with the surface model.
+
+    Attributes
+    ----------
+    building_id : str
+    status : str
+        ``ok``, ``shifted`` (moved onto its roof by ``shift``) or ``absent`` (over bare
+        ground: no face).
+    shift : tuple of float
+        (dx, dy) applied to the footprint, east and north; (0, 0) unless shifted. [m]
+    """
+
+    building_id: str
+    status: str
+    shift: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def shift_m(self) -> float | None:
+        """Length of the shift, None unless shifted. [m]"""
+        return math.hypot(*self.shift) if self.status == "shifted" else None
+
+
+def ground_height(surface: Surface) -> np.ndarray:
+    """Height of the ground under every cell: from the LAS ground class, else estimated.
+
+    Parameters
+    ----------
+    surface : Surface
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, the shape of the surface. [m]
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> z = np.full((200, 200), 30.0, np.float32)
+    >>> z[90:110, 90:110] = 38.0  # a 10 m house at 0.5 m
+    >>> s = Surface(z, Affine(0.5, 0, 0, 0, -0.5, 100.0), CRS.from_epsg(2154))
+    >>> float(ground_height(s)[100, 100])
+    30.0
+    """
+    z = surface.elevation
+    if surface.ground is not None and np.count_nonzero(surface.ground) >= _MIN_GROUND_CELLS:
+        nearest = ndimage.distance_transform_edt(
+            ~surface.ground, return_distances=False, return_indices=True
+        )
+        return z[tuple(nearest)]
+    size = max(3, round(GROUND_WINDOW / surface.resolution) | 1)
+    return ndimage.maximum_filter(ndimage.minimum_filter(z, size=size), size=size)
+
+
+def check_footprints(surface: Surface, footprints: Sequence[Footprint]) -> list[FootprintCheck]:
+    """Co-register each footprint with the surface model and tell those over bare ground.
+
+    See the module docstring for the method. The footprints are rasterised together, each
+    pixel to the last footprint that holds its centre, so a footprint wholly under later
+    ones, or off the grid, has no pixel and is ``ok``.
+
+    Parameters
+    ----------
+    surface : Surface
+        The tile's window, halo included.
+    footprints : sequence of Footprint
+        In the surface's CRS.
+
+    Returns
+    -------
+    list of FootprintCheck
+        One per footprint, in order.
+    """
+    if not footprints:
+        return []
+    res = surface.resolution
+    height = surface.elevation - ground_height(surface)
+    raised = height >= RAISED_HEIGHT
+    if surface.vegetation is not None:
+        raised &= ~surface.vegetation
+    low = height < LOW_HEIGHT
+    labels = rasterize(
+        ((fp.geometry, k + 1) for k, fp in enumerate(footprints)),
+        out_shape=surface.shape,
+        transform=surface.transform,
+        dtype="int32",
+    )
+    reach = round(MAX_SHIFT / res)
+    padded = np.pad(raised, reach)
+    claimed = np.pad(labels, reach)
+    covered, grounded, pixels = _shift_scores(
+        labels,
+        claimed,
+        padded,
+        np.pad(low, reach),
+        len(footprints),
+        reach,
+    )
+    ring = math.ceil(RING_WIDTH / res)
+    checks = []
+    for k, fp in enumerate(footprints, start=1):
+        n = int(pixels[k])
+        if n == 0:
+            checks.append(FootprintCheck(fp.building_id, "ok"))
+            continue
+        whole = _best_shift(covered[k], n, reach)
+        di, dj = whole or (0, 0)
+        if grounded[k, di + reach, dj + reach] > ABSENT_SHARE * n and _stands_low(
+            surface.elevation, labels, k, ring
+        ):
+            checks.append(FootprintCheck(fp.building_id, "absent"))
+            continue
+        shift = (0.0, 0.0)
+        if whole is not None:
+            rows_down, cols_east = _refined_shift(
+                fp.geometry, padded, surface.transform, reach, whole, claimed, k
+            )
+            shift = (cols_east * res, -rows_down * res)
+        if math.hypot(*shift) > MIN_SHIFT:
+            checks.append(FootprintCheck(fp.building_id, "shifted", shift))
+        else:
+            checks.append(FootprintCheck(fp.building_id, "ok"))
+    return checks
+
+
+def reconciled(
+    footprints: Sequence[Footprint], checks: Sequence[FootprintCheck]
+) -> list[Footprint]:
+    """The footprints to segment: shifted ones moved onto their roofs, absent ones left out.
+
+    Examples
+    --------
+    >>> fps = [Footprint("a", shapely.box(0, 0, 10, 10)), Footprint("b", shapely.box(20, 0, 29, 9))]
+    >>> checks = [FootprintCheck("a", "shifted", (0.5, -1.0)), FootprintCheck("b", "absent")]
+    >>> [(f.building_id, f.geometry.bounds) for f in reconciled(fps, checks)]
+    [('a', (0.5, -1.0, 10.5, 9.0))]
+    """
+    out = []
+    for fp, check in zip(footprints, checks, strict=True):
+        if check.status == "absent":
+            continue
+        if check.status == "shifted":
+            dx, dy = check.shift
+            fp = Footprint(fp.building_id, shapely.affinity.translate(fp.geometry, dx, dy))
+        out.append(fp)
+    return out
+
+
+def shift_summary(checks: Sequence[FootprintCheck]) -> dict[str, float | int]:
+    """Counts of each status, and the median offset of the shifted footprints. [m]
+
+    Examples
+    --------
+    >>> shift_summary([FootprintCheck("a", "shifted", (0.5, -1.0)), FootprintCheck("b", "ok")])
+    {'ok': 1, 'shifted': 1, 'absent': 0, 'median_dx_m': 0.5, 'median_dy_m': -1.0}
+    """
+    summary: dict[str, float | int] = {s: sum(c.status == s for c in checks) for s in STATUSES}
+    shifts = np.array([c.shift for c in checks if c.status == "shifted"]).reshape(-1, 2)
+    if len(shifts):
+        summary["median_dx_m"] = round(float(np.median(shifts[:, 0])), 2)
+        summary["median_dy_m"] = round(float(np.median(shifts[:, 1])), 2)
+    return summary
+
+
+def _best_shift(covered: np.ndarray, n: int, reach: int) -> tuple[int, int] | None:
+    """The winning whole-pixel shift (di rows down, dj columns east), None when none wins.
+
+    ``covered[reach + di, reach + dj]`` counts the raised pixels under the footprint
+    moved by (di, dj).
+    """
+    best = covered.max()
+    if best - covered[reach, reach] < MIN_GAIN * n:
+        return None
+    ties = np.argwhere(covered == best) - reach
+    di, dj = ties[np.argmin((ties**2).sum(axis=1))]
+    if max(abs(di), abs(dj)) == reach:
+        return None  # the best shift is not bracketed: the roof is not in reach
+    return int(di), int(dj)
+
+
+def _refined_shift(
+    geometry: shapely.Geometry,
+    raised: np.ndarray,
+    transform: Affine,
+    reach: int,
+    whole: tuple[int, int],
+    claimed: np.ndarray,
+    label: int,
+) -> tuple[float, float]:
+    """The shift to a fraction of a pixel, within one pixel of the whole-pixel one. [px]
+
+    The footprint is rasterised on a grid :data:`_SUBSTEPS` times finer, each raised pixel
+    split alike, and the finer shifts around ``whole`` are scored as the whole ones were:
+    a footprint mask at the surface's pixels moves by whole pixels only, whatever the
+    offset of its edges. ``raised`` and ``claimed`` (the footprints' labels) are padded by
+    ``reach``; the raised pixels of the other labels do not count.
+
+    Returns
+    -------
+    tuple of float
+        (rows down, columns east). [px]
+    """
+    di, dj = whole
+    xmin, ymin, xmax, ymax = geometry.bounds
+    col_a, row_a = ~transform @ (xmin, ymax)
+    col_b, row_b = ~transform @ (xmax, ymin)
+    r0, c0 = math.floor(row_a), math.floor(col_a)
+    r1, c1 = math.ceil(row_b), math.ceil(col_b)
+    top, left = r0 + di + reach - 1, c0 + dj + reach - 1
+    bottom, right = r1 + di + reach + 1, c1 + dj + reach + 1
+    if top < 0 or left < 0 or bottom > raised.shape[0] or right > raised.shape[1]:
+        return float(di), float(dj)
+    step = _SUBSTEPS
+    fine = rasterize(
+        [geometry],
+        out_shape=((r1 - r0) * step, (c1 - c0) * step),
+        transform=transform * Affine.translation(c0, r0) * Affine.scale(1 / step),
+        dtype="uint8",
+    ).view(bool)
+    owner = claimed[top:bottom, left:right]
+    free = raised[top:bottom, left:right] & ((owner == 0) | (owner == label))
+    split = np.repeat(np.repeat(free, step, 0), step, 1)
+    h, w = fine.shape
+    offsets = range(-step, step + 1)
+    scores = np.array(
+        [
+            [
+                np.count_nonzero(fine & split[step + a : step + a + h, step + b : step + b + w])
+                for b in offsets
+            ]
+            for a in offsets
+        ]
+    )
+    ties = np.argwhere(scores == scores.max()) - step
+    a, b = ties[np.argmin((ties**2).sum(axis=1))]
+    return di + float(a) / step, dj + float(b) / step
+
+
+def _stands_low(elevation: np.ndarray, labels: np.ndarray, k: int, ring: int) -> bool:
+    """Whether footprint ``k`` stands no higher than the low ground around it."""
+    rows, cols = np.nonzero(labels == k)
+    r0, r1 = max(rows.min() - ring, 0), rows.max() + ring + 1
+    c0, c1 = max(cols.min() - ring, 0), cols.max() + ring + 1
+    inside = labels[r0:r1, c0:c1] == k
+    around = ndimage.binary_dilation(inside, iterations=ring) & ~inside
+    z = elevation[r0:r1, c0:c1]
+    if not around.any():
+        return True
+    base = np.percentile(z[around], _RING_PERCENTILE)
+    return bool(np.median(z[inside]) < base + LOW_HEIGHT)
+
+
+@njit(cache=True)
+def _shift_scores(labels, claimed, raised, low, n_labels, reach):  # pragma: no cover - numba
+    """For each label and shift, the raised and low pixels under its shifted mask.
+
+    ``claimed``, ``raised`` and ``low`` are padded by ``reach`` on every side; ``claimed``
+    is ``labels`` padded, and a raised pixel of another label does not count. Returns
+    ``covered`` and ``grounded`` (n_labels + 1, 2 reach + 1, 2 reach + 1) and each label's
+    pixel count.
+    """
+    span = 2 * reach + 1
+    covered = np.zeros((n_labels + 1, span, span), np.int64)
+    grounded = np.zeros((n_labels + 1, span, span), np.int64)
+    pixels = np.zeros(n_labels + 1, np.int64)
+    rows, cols = labels.shape
+    for r in range(rows):
+        for c in range(cols):
+            k = labels[r, c]
+            if k == 0:
+                continue
+            pixels[k] += 1
+            for i in range(span):
+                for j in range(span):
+                    owner = claimed[r + i, c + j]
+                    if raised[r + i, c + j] and (owner == 0 or owner == k):
+                        covered[k, i, j] += 1
+                    if low[r + i, c + j]:
+                        grounded[k, i, j] += 1
+    return covered, grounded, pixels
