@@ -460,7 +460,10 @@ def _canopy(spread: np.ndarray, res: float) -> np.ndarray:
     numpy.ndarray
         Boolean, same shape.
     """
-    rough = ndimage.median_filter(np.nan_to_num(spread, nan=0.0), size=3) > CANOPY_RMS
+    # The 3×3 median exceeds the threshold exactly when 5 of the 9 pixels do: a count by
+    # correlation gives the same mask ten times faster than scipy's median filter.
+    above = (spread > CANOPY_RMS).astype(np.uint8)  # NaN off the roof compares False
+    rough = ndimage.correlate(above, np.ones((3, 3), np.uint8), mode="reflect") >= 5
     width = max(3, math.ceil(CANOPY_MIN_WIDTH / res))
     patches = ndimage.binary_opening(rough, structure=np.ones((width, width), bool))
     # The roof pixels along a crown see it in their 3×3 window and are rough too: the
