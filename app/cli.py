@@ -396,7 +396,6 @@ def demo(
         )
     if build_only:
         return
-    _check_cadastre(path, "build it with 'cadastre demo --rebuild'")
     try:
         example = demo_territory.example_address(path)
     except InputError as exc:

@@ -3,7 +3,7 @@
 Footprints (BD TOPO, BGT) and the surface model (LiDAR) come from different surveys and
 disagree: a polygon sits a metre off its roof, a demolished house leaves a polygon over
 bare ground. :func:`check_footprints` compares each footprint with the raised pixels of
-the surface, those at least :data:`RAISED_HEIGHT` above the ground:
+the surface, those at least :data:`solar.roofs.MIN_ROOF_HEIGHT` above the ground:
 
 1. Co-registration. The footprint's pixel mask is shifted by whole pixels within
    ±:data:`MAX_SHIFT` and the shift that covers the most raised pixels wins, counting
@@ -53,10 +53,9 @@ from rasterio.features import rasterize
 from scipy import ndimage
 
 from solar.footprints import Footprint
+from solar.roofs import MIN_ROOF_HEIGHT
 from solar.surface import Surface
 
-RAISED_HEIGHT = 2.0
-"""Height above the ground from which a pixel may be roof, as in :mod:`solar.roofs`. [m]"""
 LOW_HEIGHT = 1.0
 """A pixel within this height of the ground is bare ground (or a car, a hedge). [m]"""
 ABSENT_SHARE = 0.5
@@ -160,7 +159,7 @@ def check_footprints(surface: Surface, footprints: Sequence[Footprint]) -> list[
         return []
     res = surface.resolution
     height = surface.elevation - ground_height(surface)
-    raised = height >= RAISED_HEIGHT
+    raised = height >= MIN_ROOF_HEIGHT
     if surface.vegetation is not None:
         raised &= ~surface.vegetation
     low = height < LOW_HEIGHT

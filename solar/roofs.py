@@ -72,6 +72,10 @@ _ASSIGN_RADIUS = 2
 # clearance would cost 1.7 m² of modules. It stays inside the face's outline.
 MIN_OBSTACLE_PIXELS = 2
 
+MIN_ROOF_HEIGHT = 2.0
+"""Smallest height above the local ground for a pixel to be roof: a garden wall or a car
+is lower. [m]"""
+
 CANOPY_RMS = 0.15
 """Residual of a pixel's 3×3 plane above which, on a surface without classes, it may lie
 on a tree crown: a 35° ridge across the window leaves 0.18 m, but along a line only. [m]"""
@@ -214,7 +218,7 @@ def segment_roofs(
     obstacle_tolerance: float = 0.2,
     max_roof_tilt: float = 70.0,
     angle_tolerance: float = 10.0,
-    min_height: float = 2.0,
+    min_height: float = MIN_ROOF_HEIGHT,
 ) -> list[RoofFace]:
     """Roof faces of each footprint, from the surface model.
 
@@ -244,7 +248,7 @@ def segment_roofs(
         Largest angle between a pixel's normal and its growing region's plane normal for a
         pixel more than half of ``obstacle_tolerance`` off the plane to join the region,
         and between two planes for them to merge: the bending a face may take. [°]
-    min_height : float, default 2.0
+    min_height : float, default :data:`MIN_ROOF_HEIGHT`
         Smallest height above the local ground for a pixel to be roof; lower pixels inside
         a footprint (courtyards, ground seen past the eaves) are not roof. [m]
 

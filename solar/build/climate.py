@@ -46,18 +46,20 @@ def site_climate(weather: Weather, module_name: str | None) -> SiteClimate:
         solpos=solpos,
         sun_azimuth=solpos["azimuth"].to_numpy(np.float64),
         sun_elevation=solpos["apparent_elevation"].to_numpy(np.float64),
-        optimum_kwh_m2=site_optimum(weather),
+        optimum_kwh_m2=site_optimum(weather, solpos),
         module=pv.load_module(module_name),
     )
 
 
-def site_optimum(weather: Weather) -> float:
+def site_optimum(weather: Weather, solpos: pd.DataFrame) -> float:
     """Annual irradiation of the best unshaded plane under ``weather``. [kWh m-2 yr-1]
 
     :func:`solar.irradiance.optimal_orientation` weighs 1,599 planes (0.35 s); every build
     of a process under the same weather, whichever file or object it came from, reuses it.
+    ``solpos`` is the weather's :func:`solar.weather.solar_position`, which the build has
+    already computed.
     """
-    return _optimum(_WeatherKey(_weather_digest(weather), weather))
+    return _optimum(_WeatherKey(_weather_digest(weather), weather, solpos))
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,12 @@ class _WeatherKey:
 
     digest: str
     weather: Weather = field(compare=False)
+    solpos: pd.DataFrame = field(compare=False)
 
 
 @functools.lru_cache(maxsize=8)
 def _optimum(key: _WeatherKey) -> float:
-    _, _, optimum = irradiance.optimal_orientation(key.weather, solar_position(key.weather))
+    _, _, optimum = irradiance.optimal_orientation(key.weather, key.solpos)
     return float(optimum)
 
 

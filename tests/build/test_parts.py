@@ -26,17 +26,19 @@ LAMBERT93 = CRS.from_epsg(2154)
 
 def test_the_site_optimum_is_computed_once_per_weather() -> None:
     weather = read_weather(DEFAULT_WEATHER)
-    _, _, expected = irradiance.optimal_orientation(weather, solar_position(weather))
-    assert site_optimum(weather) == expected
+    solpos = solar_position(weather)
+    _, _, expected = irradiance.optimal_orientation(weather, solpos)
+    assert site_optimum(weather, solpos) == expected
     before = _optimum.cache_info()
     # the same file read again is another object with the same contents: a hit
-    assert site_optimum(read_weather(DEFAULT_WEATHER)) == expected
+    again = read_weather(DEFAULT_WEATHER)
+    assert site_optimum(again, solar_position(again)) == expected
     after = _optimum.cache_info()
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
     # other contents are another key
     dimmer = read_weather(DEFAULT_WEATHER)
     dimmer.data["dni"] = dimmer.data["dni"] * 0.5
-    assert site_optimum(dimmer) < expected
+    assert site_optimum(dimmer, solar_position(dimmer)) < expected
     assert _optimum.cache_info().misses == after.misses + 1
 
 
