@@ -25,4 +25,7 @@ USER cadastre
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
-CMD ["cadastre", "demo", "--host", "0.0.0.0", "--port", "8000"]
+# Two worker processes, one per core of a small host; each opens the cadastre, watches its
+# file and parses Linky uploads in a process of its own. Mount a real cadastre (with its
+# .sha256 beside it) and pass its path to --cadastre to serve it instead of the demo.
+CMD ["cadastre", "serve", "--cadastre", "/srv/cadastre/data/cadastre.gpkg", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -14,19 +14,29 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from urllib.parse import quote, urlencode
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from typer.core import TyperCommand
 
 from solar.build import BuildInputs, BuildOptions, BuildSummary, Execution, build_cadastre
 from solar.errors import InputError
 from solar.resources import COMMUNES
 from solar.text import fold
+
+if TYPE_CHECKING:
+    from app.communes.store import Store
 
 cli = typer.Typer(
     add_completion=False,
@@ -143,6 +153,8 @@ def _check_writable(path: Path) -> None:
     """Stop now, not at the end of a long build, when ``path`` cannot be written."""
     if path.is_dir():
         _fail(f"{path}: is a folder; give the name of the file to write")
+    if path.exists() and not os.access(path, os.W_OK):
+        _fail(f"{path}: the file exists and cannot be written")
     folder = path.parent
     # the build creates the missing folders: what matters is the first one that exists
     while not folder.exists() and folder != folder.parent:
@@ -161,14 +173,20 @@ def _print_summary(summary: BuildSummary) -> None:
         f"{summary.production_mwh_yr:,.1f} MWh/yr, in {summary.seconds:.1f} s "
         f"({summary.tiles} tile{'s' if summary.tiles > 1 else ''})"
     )
+    if summary.tiles_resumed:
+        out.print(
+            f"  resumed {summary.tiles_resumed} of {summary.tiles} tiles "
+            "(done by an earlier run, found beside the output)"
+        )
     if summary.filled_cells:
         out.print(f"  surface model: {summary.filled_cells} nodata cells filled")
     if summary.footprints_repaired:
         out.print(f"  footprints: {summary.footprints_repaired} invalid geometries repaired")
-    if summary.footprints_shifted or summary.footprints_absent:
+    if summary.footprints_shifted or summary.footprints_absent or summary.footprints_lidar_only:
         out.print(
             f"  footprints: {summary.footprints_shifted} shifted onto their roofs, "
-            f"{summary.footprints_absent} over bare ground (no face)"
+            f"{summary.footprints_absent} over bare ground (no face), "
+            f"{summary.footprints_lidar_only} buildings found with no footprint"
         )
     if summary.footprints_dropped:
         out.print(f"  footprints dropped: {escape(', '.join(summary.footprints_dropped[:10]))}")
@@ -232,10 +250,24 @@ def build(
             show_default="the communes of the mining basin",
         ),
     ] = COMMUNES,
+    parcels: Annotated[
+        Path | None,
+        typer.Option(
+            help="Cadastral parcels (Etalab cadastre-XX-parcelles.json) to split a footprint "
+            "shared by several houses; default: split by the address points."
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option(help="Dask LocalCluster workers; 1 runs here.")] = 1,
     scheduler: Annotated[
         str | None, typer.Option(help="Address of a running Dask scheduler.")
     ] = None,
+    keep_tiles: Annotated[
+        bool,
+        typer.Option(
+            help="Keep each tile's result beside the output (OUT.tiles/) so that a later "
+            "build recomputes only the tiles whose inputs changed."
+        ),
+    ] = False,
     tile_size: Annotated[float, typer.Option(help="Build tile side [m].")] = DEFAULTS.tile_size,
     halo: Annotated[float, typer.Option(help="Halo read around each tile [m].")] = DEFAULTS.halo,
     sectors: Annotated[int, typer.Option(help="Horizon azimuth sectors.")] = DEFAULTS.n_sectors,
@@ -277,10 +309,11 @@ def build(
                     addresses=addresses,
                     weather=weather,
                     communes=communes,
+                    parcels=parcels,
                 ),
                 out=out_path,
                 options=options,
-                execution=Execution(scheduler=scheduler, workers=workers),
+                execution=Execution(scheduler=scheduler, workers=workers, keep_tiles=keep_tiles),
                 progress=progress,
             )
     except InputError as exc:
@@ -298,6 +331,7 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err,
         transient=True,
     ) as bar:
@@ -305,30 +339,35 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
+                # a resumed build starts at its resumed tiles: no instant jump in the ETA
+                tasks[stage] = bar.add_task(stage, total=total, completed=done)
             bar.update(tasks[stage], completed=done, total=total)
 
         yield progress
 
 
 def _opens(path: Path) -> bool:
-    """Whether ``path`` is a cadastre this version reads (a demo built by an older one is not)."""
-    from solar.cadastre import Cadastre
+    """Whether ``path`` is a sound cadastre this version reads (a demo built by an older
+    one is not, nor a damaged one)."""
+    from solar.cadastre import Cadastre, verify_checksum
 
     try:
         Cadastre(path).close()
+        verify_checksum(path)
     except InputError:
         return False
     return True
 
 
 def _check_cadastre(path: Path, hint: str) -> None:
-    """Stop with one line when ``path`` is not a cadastre the service can open."""
-    from solar.cadastre import Cadastre
+    """Stop with one line when ``path`` is not a cadastre the service can open, or when
+    it differs from the checksum its build wrote beside it (a damaged file)."""
+    from solar.cadastre import Cadastre, verify_checksum
 
     if not path.is_file():
         _fail(f"{path}: no cadastre at this path; {hint}")
     try:
+        verify_checksum(path)
         Cadastre(path).close()
     except InputError as exc:
         _fail(str(exc))
@@ -340,12 +379,48 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CADASTRE_DB",
+            help="The communes' store: a SQLite file, or a postgresql+psycopg:// URL; "
+            "default: CADASTRE.communes.sqlite beside the cadastre.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a cadastre over HTTP (the REST API and the map page)."""
     from app.main import serve as run_server
 
     _check_cadastre(cadastre, "build one with 'cadastre build'")
+    # opened (created, migrated) here: a wrong --db stops the command with one line
+    from app.communes.store import default_store
+
+    _open_store(db or str(default_store(cadastre))).close()
+    if db is not None:
+        os.environ["CADASTRE_DB"] = db
     run_server(cadastre, host=host, port=port, workers=workers)
+
+
+@cli.command()
+def tiles(
+    cadastre: Annotated[Path, typer.Option(help="The cadastre GeoPackage.")],
+) -> None:
+    """Write the map's roof tiles (<name>.roofs.pmtiles) and QGIS style beside a cadastre."""
+    from solar import suitability, vectortiles
+
+    _check_cadastre(cadastre, "build one with 'cadastre build'")
+    _check_writable(vectortiles.archive_path(cadastre))
+    try:
+        with _progress_bar() as progress:
+            archive = vectortiles.write_archive(cadastre, progress=progress)
+        style = suitability.write_qgis_style(cadastre)
+    except OSError as exc:
+        _fail(_os_error(exc, vectortiles.archive_path(cadastre)))
+    out.print(
+        f"[bold green]wrote[/] {escape(str(archive.path))}: {archive.tiles:,} tiles, "
+        f"{archive.bytes / 1e6:,.1f} MB, largest tile {archive.largest_bytes / 1e3:,.0f} kB\n"
+        f"  QGIS style: {escape(str(style))}"
+    )
 
 
 def user_data_dir() -> Path:
@@ -415,6 +490,95 @@ def demo(
     from app.main import serve as run_server
 
     run_server(path, host=host, port=port, workers=1)
+
+
+keys = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="API keys of the communes and of the PMA (the store keeps their hash only).",
+)
+cli.add_typer(keys, name="keys")
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        envvar="CADASTRE_DB",
+        help="The communes' store: a SQLite file, or a postgresql+psycopg:// URL.",
+    ),
+]
+
+
+def _open_store(db: str) -> Store:
+    """The store at ``db``, created when missing; one error line when it cannot be."""
+    from app.communes.store import Store
+
+    try:
+        return Store(db)
+    except InputError as exc:
+        _fail(str(exc))
+
+
+@keys.command("create")
+def create_key(
+    db: DbOption,
+    label: Annotated[str, typer.Option(help="Who holds the key, e.g. 'Mairie de Lens'.")],
+    commune: Annotated[
+        list[str] | None, typer.Option(help="INSEE code of a commune it reaches; repeat.")
+    ] = None,
+    territory: Annotated[
+        bool, typer.Option(help="A key of the whole territory (the PMA's energy team).")
+    ] = False,
+) -> None:
+    """Create a key; it is printed once, on the last line, and kept nowhere."""
+    if territory == bool(commune):
+        _fail("give --commune INSEE (one or more), or --territory")
+    store = _open_store(db)
+    try:
+        key_id, key = store.create_key(label, None if territory else commune)
+    except InputError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    scope = "the whole territory" if territory else ", ".join(sorted(set(commune or ())))
+    out.print(f"key {key_id} ({escape(label)}) for {scope}; shown once, keep it safe:")
+    # plain print: a key must never be wrapped or styled
+    print(key)
+
+
+@keys.command("list")
+def list_keys(db: DbOption) -> None:
+    """Every key: id, label, communes, dates (never the key itself)."""
+    store = _open_store(db)
+    try:
+        listed = store.list_keys()
+    finally:
+        store.close()
+    for info in listed:
+        scope = "territory" if info.communes is None else ",".join(sorted(info.communes))
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "valid"
+        out.print(
+            f"{info.key_id}\t{escape(info.label)}\t{scope}\t"
+            f"created {info.created_at:%Y-%m-%d %H:%M}\t{state}",
+            highlight=False,
+        )
+
+
+@keys.command("revoke")
+def revoke_key(
+    db: DbOption,
+    key: Annotated[str, typer.Argument(help="The key's id or label.", metavar="ID")],
+) -> None:
+    """Revoke a key: it is refused from the next request on."""
+    from solar.errors import NotFound
+
+    store = _open_store(db)
+    try:
+        info = store.revoke_key(key)
+    except NotFound as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    out.print(f"key {info.key_id} ({escape(info.label)}) revoked", highlight=False)
 
 
 def main() -> None:

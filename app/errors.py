@@ -2,7 +2,10 @@
 
 Every error response has the body ``{"detail": "<message>", "code": "<machine code>"}``.
 Routine client errors (4xx) are not logged; an unexpected error is logged with its
-traceback and answered with a 500 that shows no internal message.
+traceback and answered with a 500 that shows no internal message. A client that goes
+away before the end of its request (an upload cancelled) is a routine event: its
+request ends with status 499 (nginx's "client closed request"), which only the access
+log records, in one line.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from solar.errors import CadastreError, InputError, NoBuildingAtAddress, NotFound, PayloadTooLarge
 
@@ -68,6 +72,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _body(exc.status_code, str(exc.detail), code, headers=exc.headers)
 
 
+#: Status of a request whose client went away before sending all of it; never sent.
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    return _body(CLIENT_CLOSED_REQUEST, "the client closed the request", "client_closed_request")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return _internal_error(request, exc)
 
@@ -77,4 +89,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CadastreError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_error)

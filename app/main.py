@@ -6,27 +6,49 @@ Run it with :func:`serve` (``cadastre serve``), or with uvicorn's factory mode:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import solar
-from app.dependencies import Services
+from app.communes.service import open_communes
+from app.dependencies import HeavyWork, Services
 from app.errors import install_error_handlers
-from app.routers import addresses, buildings, coverage, health, roofs, simulate
+from app.middleware import (
+    AccessLog,
+    BodyLimit,
+    RateLimit,
+    RequestTimeout,
+    SecurityHeaders,
+    content_security_policy,
+    script_hash,
+)
+from app.routers import addresses, buildings, coverage, health, legend, roofs, simulate, site, tiles
+from app.routers import communes as communes_router
+from app.routers import reports as reports_router
 from app.settings import Settings, get_settings
+from app.swap import ServicesHolder, ServicesLease
+from app.uploads import FORM_OVERHEAD_BYTES
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: Smallest response body compressed when the client accepts gzip. [bytes]
+GZIP_MINIMUM_BYTES = 1024
+#: API paths whose answers are per key and change: never cached, never given an ETag.
+PRIVATE_API_PREFIXES = ("/api/v1/communes", "/api/v1/operation")
 #: Where the static mount serves Swagger UI 5, vendored (see its README there): Swagger
 #: UI 4 cannot read the OpenAPI 3.1 that FastAPI writes.
 SWAGGER_UI = "/vendor/swagger-ui"
@@ -48,14 +70,14 @@ pvlib (tilt from horizontal, azimuth clockwise from north). Errors are
 class CacheHeaders:
     """Conditional GET for the read-only API: an ETag per cadastre file, and max-age.
 
-    The cadastre never changes under a running service, so one tag (file identity and
-    code version) validates every API response; a matching ``If-None-Match`` gets a 304
-    without touching the cadastre.
+    A cadastre file never changes while it is served, so one tag (its content hash and
+    the code version, :attr:`app.dependencies.Services.etag`) validates every API
+    response; a matching ``If-None-Match`` gets a 304 without touching the cadastre. The
+    tag is that of the services the request was given: it follows a swapped file.
     """
 
-    def __init__(self, app: ASGIApp, *, etag: str, max_age: int):
+    def __init__(self, app: ASGIApp, *, max_age: int):
         self.app = app
-        self.etag = etag.encode()
         self.cache_control = f"public, max-age={max_age}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,16 +85,23 @@ class CacheHeaders:
             scope["type"] != "http"
             or scope["method"] not in ("GET", "HEAD")
             or not scope["path"].startswith("/api/")
+            # what a commune writes changes under the service, and answers a key only
+            or scope["path"].startswith(PRIVATE_API_PREFIXES)
         ):
             await self.app(scope, receive, send)
             return
+        services: Services | None = scope.get("state", {}).get("services")
+        if services is None:
+            await self.app(scope, receive, send)
+            return
+        etag = services.etag.encode()
         for name, value in scope["headers"]:
-            if name == b"if-none-match" and self.etag in (v.strip() for v in value.split(b",")):
+            if name == b"if-none-match" and etag in (v.strip() for v in value.split(b",")):
                 await send(
                     {
                         "type": "http.response.start",
                         "status": 304,
-                        "headers": [(b"etag", self.etag), (b"cache-control", self.cache_control)],
+                        "headers": [(b"etag", etag), (b"cache-control", self.cache_control)],
                     }
                 )
                 await send({"type": "http.response.body", "body": b""})
@@ -82,7 +111,7 @@ class CacheHeaders:
             if message["type"] == "http.response.start" and message["status"] == 200:
                 message["headers"] = [
                     *message.get("headers", []),
-                    (b"etag", self.etag),
+                    (b"etag", etag),
                     (b"cache-control", self.cache_control),
                 ]
             await send(message)
@@ -90,52 +119,60 @@ class CacheHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _etag(path: Path) -> str:
-    stat = path.stat()
-    identity = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{solar.__version__}"
-    return f'W/"{hashlib.sha256(identity.encode()).hexdigest()[:16]}"'
-
-
-def _offline_docs(app: FastAPI) -> None:
+def _offline_docs(app: FastAPI, settings: Settings) -> None:
     """Serve Swagger UI at /docs from the app's own static files, not from a CDN.
 
     A commune's intranet, or this project's CI, may have no route to a CDN. The assets
-    are served by the static mount of :func:`create_app`, under ``SWAGGER_UI``.
+    are served by the static mount of :func:`create_app`, under ``SWAGGER_UI``. The page
+    starts Swagger UI in an inline script: its Content-Security-Policy allows that
+    script by its hash, and no other.
     """
+    page = get_swagger_ui_html(
+        openapi_url=app.openapi_url or "/openapi.json",
+        title=f"{app.title} – API",
+        swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+    )
+    inline = re.findall(r"<script>(.*?)</script>", bytes(page.body).decode(), flags=re.S)
+    policy = content_security_policy(settings.basemap_style, [script_hash(s) for s in inline])
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} – API",
-            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
-            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
-        )
+        return HTMLResponse(page.body, headers={"content-security-policy": policy})
 
 
 def _lifespan(
     settings: Settings,
-) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Services]]]:
-    """Open the :class:`app.dependencies.Services` at start-up, close them at shutdown.
+) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
+    """Open the :class:`app.dependencies.Services` at start-up, watch the cadastre file
+    while serving (:mod:`app.swap`), close everything at shutdown.
 
-    Both run on the event loop's thread, so the cadastre connection opened while building
-    the services is the one closed.
+    The state holds the :class:`app.swap.ServicesHolder` (``holder``), whose current
+    services each request is given, and the pools of heavy work
+    (:class:`app.dependencies.HeavyWork`, ``heavy``).
     """
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Services]]:
-        services = Services.open(settings)
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        services = await anyio.to_thread.run_sync(Services.open, settings)
         logger.info(
-            "serving %s: %d buildings, %d addresses",
+            "serving %s: %d buildings, %d addresses, sha256 %s%s",
             settings.path,
             services.coverage.counts.buildings,
             len(services.address_index),
+            services.identity.sha256[:16],
+            "" if services.identity.verified else " (no checksum file beside it: unverified)",
         )
+        holder = ServicesHolder(settings, services)
+        heavy = HeavyWork.open(settings)
         try:
-            yield {"services": services}
+            async with holder.watching():
+                with open_communes(settings, lambda: holder.current.cadastre) as communes:
+                    yield {"holder": holder, "heavy": heavy, **communes}
         finally:
-            services.close()
+            await anyio.to_thread.run_sync(heavy.close)
+            holder.close()
 
     return lifespan
 
@@ -165,11 +202,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # ReDoc loads its script from a CDN; Swagger UI at /docs is served offline
         redoc_url=None,
     )
-    _offline_docs(app)
+    _offline_docs(app, settings)
     install_error_handlers(app)
-    for module in (health, addresses, buildings, roofs, coverage, simulate):
+    for module in (health, addresses, buildings, roofs, coverage, simulate, site):
         app.include_router(module.router)
-    app.add_middleware(CacheHeaders, etag=_etag(settings.path), max_age=settings.cache_max_age)
+    app.include_router(communes_router.router)
+    app.include_router(reports_router.router)
+    app.include_router(legend.router)
+    app.include_router(tiles.router)
+    # innermost first: each add_middleware wraps what was added before it
+    app.add_middleware(CacheHeaders, max_age=settings.cache_max_age)
+    app.add_middleware(ServicesLease)
+    app.add_middleware(RequestTimeout, seconds=settings.request_timeout_s)
+    app.add_middleware(
+        BodyLimit,
+        json_bytes=settings.json_limit_bytes,
+        file_bytes=max(settings.upload_limit_bytes, settings.import_limit_bytes),
+        form_bytes=FORM_OVERHEAD_BYTES,
+    )
+    if settings.rate_limit:
+        app.add_middleware(
+            RateLimit, per_second=settings.rate_limit, trusted_proxies=settings.trusted_proxies
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -177,6 +231,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )
+    # JSON and GeoJSON shrink about tenfold; below 1 KB the header costs more than it saves
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    app.add_middleware(SecurityHeaders, basemap_style=settings.basemap_style)
+    app.add_middleware(AccessLog)
     # last: the page (and the docs' assets) take whatever path no API route claims
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app
@@ -189,13 +247,17 @@ def serve(
     workers: int = 1,
     *,
     log_level: str = "info",
-    access_log: bool = False,
 ) -> None:
     """Serve a cadastre with uvicorn until interrupted.
 
     The settings are checked here, before any worker starts, so a wrong path stops the
     command with a clear message. Workers are separate processes: each opens the
-    cadastre and builds its own address index.
+    cadastre and builds its own address index, and watches the file (:mod:`app.swap`).
+
+    Logs are JSON lines on standard error, one access line per request
+    (:mod:`app.logs`). The HTTP protocol caps request headers and the time to send them
+    (:mod:`app.protocol`); an idle keep-alive connection is closed after 75 s, longer
+    than a reverse proxy or a browser keeps one, so that the client closes it first.
 
     Parameters
     ----------
@@ -206,9 +268,7 @@ def serve(
     workers : int
         uvicorn worker processes; one per core.
     log_level : str
-        uvicorn's log level.
-    access_log : bool
-        One log line per request; off by default, as a reverse proxy logs them already.
+        The log level of the app and of uvicorn.
 
     Raises
     ------
@@ -218,8 +278,14 @@ def serve(
     """
     import uvicorn
 
+    from app.logs import log_config
+    from app.protocol import BoundedHttpToolsProtocol
+
     Settings(path=Path(cadastre_path))
     os.environ["CADASTRE_PATH"] = str(Path(cadastre_path).resolve())
+    # glibc gives each thread that allocates its own arena, which keeps its freed memory:
+    # with a thread pool, a worker's memory would creep up after every cadastre swap
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     get_settings.cache_clear()
     uvicorn.run(
         "app.main:create_app",
@@ -227,6 +293,12 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http=BoundedHttpToolsProtocol,
+        log_config=log_config(log_level),
         log_level=log_level,
-        access_log=access_log,
+        access_log=False,
+        # a server closing an idle connection as the client reuses it resets that request
+        timeout_keep_alive=75,
+        # after SIGTERM, requests in flight get this long to finish
+        timeout_graceful_shutdown=30,
     )

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from solar.household.loadcurves import ELECTRIC_VEHICLE_KWH
+from solar.suitability import Suitability
 
 Position = Annotated[list[float], Field(min_length=2, max_length=3)]
 
@@ -109,9 +110,35 @@ class Address(AddressHit):
     code_postal: str | None = Field(examples=["62300"])
     code_insee: str | None = Field(description="INSEE code of the commune.", examples=["62498"])
     nom_commune: str | None = Field(examples=["Lens"])
+    part_id: str | None = Field(
+        default=None,
+        description="The dwelling's part of a building shared by several houses (a terraced "
+        "row drawn as one footprint): its faces carry the same part_id. Null when the "
+        "building is the address's alone.",
+        examples=["62498_0540_00012"],
+    )
 
 
-class RoofFace(BaseModel):
+class ProductionBand(BaseModel):
+    """The uncertainty band of an annual production, from the build's Monte Carlo."""
+
+    production_p10_kwh_yr: float | None = Field(
+        default=None,
+        description="10th percentile of the annual AC energy over year-to-year weather, "
+        "orientation, area and loss uncertainty [kWh]: 9 years in 10 do better.",
+        examples=[5120.0],
+    )
+    production_p50_kwh_yr: float | None = Field(
+        default=None, description="Median of the same samples [kWh].", examples=[5610.0]
+    )
+    production_p90_kwh_yr: float | None = Field(
+        default=None,
+        description="90th percentile of the same samples [kWh]: 1 year in 10 does better.",
+        examples=[6080.0],
+    )
+
+
+class RoofFace(ProductionBand):
     """One roof face with its orientation, sun, shading and production."""
 
     face_id: str = Field(examples=[FACE_ID_EXAMPLE])
@@ -128,7 +155,26 @@ class RoofFace(BaseModel):
         examples=[30.1],
     )
     irradiation_kwh_m2_yr: float | None = Field(
-        description="Annual irradiation received, shading included [kWh m-2 yr-1].",
+        description="Annual irradiation received by the modules' plane (module_tilt_deg, "
+        "module_azimuth_deg), shading included [kWh m-2 yr-1]; the production is for the "
+        "same plane.",
+        examples=[1050.4],
+    )
+    module_tilt_deg: float | None = Field(
+        default=None,
+        description="Tilt of the modules' plane [°]: the roof's own, but 10° racks on a flat roof.",
+        examples=[35.2],
+    )
+    module_azimuth_deg: float | None = Field(
+        default=None,
+        description="Azimuth of the modules' plane, clockwise from north [°]: the roof's own, "
+        "but 180 (south) on a flat roof.",
+        examples=[181.5],
+    )
+    roof_irradiation_kwh_m2_yr: float | None = Field(
+        default=None,
+        description="Annual irradiation received by the roof's own plane (the horizontal for a "
+        "flat roof), shading included [kWh m-2 yr-1]; the suitability rates it.",
         examples=[1050.4],
     )
     shading_loss_pct: float | None = Field(
@@ -143,7 +189,20 @@ class RoofFace(BaseModel):
     specific_yield_kwh_kwc: float | None = Field(
         description="Annual AC energy per kWc [kWh kWc-1].", examples=[946.2]
     )
-    suitability: str | None = Field(examples=["good"])
+    suitability: Suitability | None = Field(
+        description="Suitability class: the roof's own irradiation, shading included, "
+        "against the best plane of the site (classes in /api/v1/legend).",
+        examples=["good"],
+    )
+    suitability_label: str | None = Field(
+        description="The suitability class in French.", examples=["Bon"]
+    )
+    orientation: str = Field(
+        description="Where the face looks, in French: nord, nord-est, est, sud-est, sud, "
+        "sud-ouest, ouest, nord-ouest, or plat for a flat roof (its modules are then tilted "
+        "10° facing south).",
+        examples=["sud-est"],
+    )
     production_monthly_kwh: list[float] = Field(
         description="AC energy of each month, January first [kWh].",
         min_length=12,
@@ -154,10 +213,16 @@ class RoofFace(BaseModel):
         min_length=12,
         max_length=12,
     )
+    part_id: str | None = Field(
+        default=None,
+        description="The house whose part of a shared building holds the face (see "
+        "`Address.part_id`); null when the building is whole.",
+        examples=["62498_0540_00012"],
+    )
     geometry: Geometry = Field(description="The face outline in plan, WGS84.")
 
 
-class BuildingSolar(BaseModel):
+class BuildingSolar(ProductionBand):
     """A building, its footprint and its roof faces."""
 
     building_id: str = Field(examples=["BATIMENT0000000241234567"])
@@ -172,11 +237,37 @@ class BuildingSolar(BaseModel):
     specific_yield_kwh_kwc: float | None = Field(examples=[878.2])
     irradiation_kwh_m2_yr: float | None = Field(examples=[980.5])
     shading_loss_pct: float | None = Field(examples=[4.1])
-    suitability: str | None = Field(examples=["good"])
+    suitability: Suitability | None = Field(
+        description="Suitability class: the roof's own irradiation, shading included, "
+        "against the best plane of the site (classes in /api/v1/legend).",
+        examples=["good"],
+    )
+    suitability_label: str | None = Field(
+        description="The suitability class in French.", examples=["Bon"]
+    )
+    centre: list[float] = Field(
+        description="Centre of the footprint: longitude, latitude [°], WGS84.",
+        min_length=2,
+        max_length=2,
+        examples=[[2.8311, 50.4322]],
+    )
+    bbox: list[float] = Field(
+        description="Box of the footprint: west, south, east, north [°], WGS84.",
+        min_length=4,
+        max_length=4,
+        examples=[[2.8310, 50.4321, 2.8312, 50.4323]],
+    )
+    production_monthly_kwh: list[float] = Field(
+        description="AC energy of each month, January first, summed over the faces counted "
+        "in production_kwh_yr (those worth equipping) [kWh].",
+        min_length=12,
+        max_length=12,
+    )
     footprint_check: str | None = Field(
         description="How the footprint agrees with the LiDAR surface model: ok, shifted "
-        "(moved onto the roof before the faces were found) or absent (over bare ground, no "
-        "face).",
+        "(moved onto the roof before the faces were found), absent (over bare ground, no "
+        "face) or lidar_only (a building of the surface model that no footprint holds, "
+        "its outline traced from the surface; its id starts with LIDAR-).",
         examples=["shifted"],
     )
     footprint_shift_m: float | None = Field(
@@ -186,8 +277,38 @@ class BuildingSolar(BaseModel):
         description="The footprint check for residents, in French; null when ok.",
         examples=["emprise recalée de 0,9 m"],
     )
+    usage_1: str | None = Field(
+        default=None,
+        description="BD TOPO's main use of the building, as BD TOPO writes it; null when "
+        "the footprints did not come from BD TOPO.",
+        examples=["Résidentiel"],
+    )
+    nature: str | None = Field(
+        default=None, description="BD TOPO's nature of the building.", examples=["Indifférenciée"]
+    )
+    hauteur: float | None = Field(
+        default=None, description="BD TOPO's height of the building [m].", examples=[7.5]
+    )
+    nombre_de_logements: float | None = Field(
+        default=None, description="BD TOPO's number of dwellings.", examples=[1]
+    )
     footprint: Geometry = Field(description="The building footprint, WGS84.")
     faces: list[RoofFace]
+
+
+class Dwelling(BaseModel):
+    """One house's part of a building shared by several: its own faces and totals."""
+
+    part_id: str = Field(examples=["62498_0540_00012"])
+    face_ids: list[str] = Field(description="The faces on this house's part of the roof.")
+    panels: int = Field(description="Modules on its faces worth equipping.", examples=[12])
+    kwc: float = Field(description="Their peak power [kWc].", examples=[5.1])
+    production_kwh_yr: float = Field(description="Their annual AC energy [kWh].", examples=[4820.0])
+    production_monthly_kwh: list[float] = Field(
+        description="Their AC energy of each month, January first [kWh].",
+        min_length=12,
+        max_length=12,
+    )
 
 
 class AddressSolar(BaseModel):
@@ -195,6 +316,12 @@ class AddressSolar(BaseModel):
 
     address: Address
     building: BuildingSolar
+    dwelling: Dwelling | None = Field(
+        default=None,
+        description="The address's own house when the building is shared by several (a "
+        "terraced row drawn as one footprint): its part of the roof. Null when the building "
+        "is the address's alone; `building` always holds the whole building.",
+    )
 
 
 class RoofProperties(BaseModel):
@@ -202,7 +329,7 @@ class RoofProperties(BaseModel):
 
     face_id: str
     building_id: str
-    suitability: str | None
+    suitability: Suitability | None
     irradiation_kwh_m2_yr: float | None
     kwc: float | None
     tilt_deg: float | None
@@ -259,6 +386,73 @@ class RoofCollection(BaseModel):
     )
 
 
+class VectorLayer(BaseModel):
+    """One layer of a vector tile source, as TileJSON 3.0 describes it."""
+
+    id: str = Field(examples=["faces"])
+    fields: dict[str, str] = Field(
+        description="Property name and type (String, Number, Boolean).",
+        examples=[{"face_id": "String", "kwc": "Number"}],
+    )
+    minzoom: int
+    maxzoom: int
+    description: str = ""
+
+
+class TileJSON(BaseModel):
+    """A TileJSON 3.0.0 document: where a map reads a tile source."""
+
+    tilejson: Literal["3.0.0"] = "3.0.0"
+    name: str
+    tiles: list[str] = Field(
+        description="URL templates of the tiles, {z}/{x}/{y} in XYZ (Web Mercator).",
+        examples=[["http://127.0.0.1:8000/api/v1/tiles/roofs/{z}/{x}/{y}.mvt"]],
+    )
+    minzoom: int
+    maxzoom: int = Field(description="Past it, a map enlarges the tiles of this zoom.")
+    bounds: list[float] = Field(
+        description="west, south, east, north [°], WGS84.", min_length=4, max_length=4
+    )
+    center: list[float] | None = Field(
+        default=None, description="longitude, latitude [°] and zoom.", min_length=3, max_length=3
+    )
+    attribution: str | None = None
+    vector_layers: list[VectorLayer] | None = Field(
+        default=None, description="The layers of a vector source; absent for a raster one."
+    )
+
+
+class SuitabilityClassOut(BaseModel):
+    """One suitability class of the legend."""
+
+    code: Suitability
+    label: str = Field(description="In French.", examples=["Excellent"])
+    colour: str = Field(pattern=r"^#[0-9a-f]{6}$", examples=["#bd0026"])
+    min_relative: float | None = Field(
+        description="Lower bound on the face's irradiation over the best orientation's at "
+        "the site [unitless]; null for unsuitable (too steep, or too small for modules).",
+        examples=[0.9],
+    )
+
+
+class IrradiationRamp(BaseModel):
+    """The colour ramp of the irradiation tiles: linear in RGB between stops."""
+
+    unit: str = Field(examples=["kWh/m²/an"])
+    stops: list[tuple[float, str]] = Field(
+        description="[value, colour] pairs, increasing; values outside are clamped.",
+        examples=[[[500.0, "#313695"], [1350.0, "#a50026"]]],
+    )
+
+
+class Legend(BaseModel):
+    """Classes, labels and colours of the map, from the one source the build and the
+    QGIS style use too."""
+
+    suitability: list[SuitabilityClassOut]
+    irradiation: IrradiationRamp
+
+
 class Counts(BaseModel):
     """What the cadastre holds."""
 
@@ -288,13 +482,66 @@ class Coverage(BaseModel):
     api_version: str = Field(examples=["0.1.0"])
 
 
+class CadastreFile(BaseModel):
+    """Which cadastre file the service answers from."""
+
+    sha256: str = Field(
+        description="SHA-256 of the file, in hex: it names the file's content.",
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    )
+    verified: bool = Field(
+        description="Whether the checksum its build wrote beside it (``.sha256``) matched; "
+        "false when there was none."
+    )
+    built_at: str | None = Field(
+        description="When it was built (its provenance), ISO 8601.",
+        examples=["2026-11-30T08:12:44+00:00"],
+    )
+
+
 class Health(BaseModel):
-    """The service is up and its cadastre is open."""
+    """The service is up (``status``), and whether it serves the file at its path
+    (``readiness``)."""
 
     status: Literal["ok"] = "ok"
     version: str = Field(examples=["0.1.0"])
     buildings: int
     addresses: int
+    readiness: Literal["ok", "degraded"] = Field(
+        description="``degraded`` when the cadastre file at the path is missing or was "
+        "refused (damaged, not a cadastre): the file opened before is still served.",
+    )
+    reason: str | None = Field(
+        default=None, description="Why the readiness is degraded, in one sentence."
+    )
+    cadastre: CadastreFile
+
+
+class SiteConfig(BaseModel):
+    """What the residents' page needs from the service's settings."""
+
+    basemap_style: str | None = Field(
+        description="MapLibre style URL of the basemap; null: the page draws its own layers only.",
+        examples=[None],
+    )
+    advice_url: str = Field(
+        description="Free, independent advice on the project (France Rénov').",
+        examples=["https://france-renov.gouv.fr/preparer-projet/trouver-conseiller"],
+    )
+    installers_url: str = Field(
+        description="Search for RGE-certified installers.",
+        examples=["https://france-renov.gouv.fr/annuaire-rge"],
+    )
+    roof_tiles: str | None = Field(
+        description="TileJSON of the roofs' vector tiles; null when this cadastre has none "
+        "(the page then asks /api/v1/roofs for the faces in view).",
+        examples=["/api/v1/tiles/roofs.json"],
+    )
+    irradiation_tiles: str | None = Field(
+        description="TileJSON of the irradiation raster tiles; null when this cadastre has "
+        "no irradiation raster.",
+        examples=["/api/v1/tiles/irradiation.json"],
+    )
 
 
 # --------------------------------------------------------------------------- simulate
@@ -304,6 +551,21 @@ class Health(BaseModel):
 MAX_ID_LENGTH = 200
 MAX_FACES = 100
 MAX_KWH_YR = 100_000.0
+#: Latest tariff date a simulation takes, after today [days]: 30 years, the longest
+#: horizon of the economics. A later date is flagged stale (the table's last tariffs are
+#: used); one past this is no project date at all.
+MAX_TARIFF_DAYS_AHEAD = 30 * 365
+
+
+def _tariff_date_ahead(value: date | None) -> date | None:
+    if value is not None and (value - date.today()).days > MAX_TARIFF_DAYS_AHEAD:
+        raise ValueError(
+            f"at most {MAX_TARIFF_DAYS_AHEAD // 365} years after today, the longest horizon"
+        )
+    return value
+
+
+TariffDate = Annotated[date | None, AfterValidator(_tariff_date_ahead)]
 
 
 class HouseholdOptionsIn(BaseModel):
@@ -405,9 +667,10 @@ class ProjectIn(BaseModel):
         description="Usable capacity of a home battery, 0 for none [kWh]; its power is half "
         "its capacity per hour, its round-trip efficiency 90 %.",
     )
-    tariff_date: date | None = Field(
+    tariff_date: TariffDate = Field(
         default=None,
-        description="Date of the connection request, which sets the tariffs; today by default.",
+        description="Date of the connection request, which sets the tariffs; today by default, "
+        "at most 30 years ahead.",
         examples=["2025-06-15"],
     )
     years: int = Field(default=20, ge=10, le=30, description="Horizon of the economics [yr].")
@@ -487,7 +750,7 @@ class LinkyForm(BaseModel):
     battery_kwh: float = Field(
         default=0.0, ge=0.0, le=100.0, description="Home battery, 0 for none [kWh]."
     )
-    tariff_date: date | None = Field(default=None, description="Today by default.")
+    tariff_date: TariffDate = Field(default=None, description="Today by default.")
     years: int = Field(default=20, ge=10, le=30, description="Horizon [yr].")
     persons: int = Field(default=3, ge=1, le=12, description="Household size.")
 

@@ -10,15 +10,17 @@ from typing import Any, TypeVar
 import numpy as np
 import shapely
 from fastapi import Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 import solar
-from app.geo import Projector
+from app.geo import DECIMALS, Projector
 from app.models import (
     Address,
     BuildingSolar,
     Counts,
     Coverage,
+    Dwelling,
     EconomicsOut,
     Percentiles,
     RoofCollection,
@@ -32,13 +34,64 @@ from app.models import (
     TariffsUsed,
     UncertaintyOut,
 )
+from solar import dwellings, suitability
 from solar.cadastre import ADDRESS_FIELDS, BuildingRecord, Cadastre
+from solar.geometry import polygonal_parts
 from solar.household.loadcurves import LinkyCurve
 from solar.household.project import ProjectResult
 from solar.household.sizing import SizingResult
 from solar.household.uncertainty import Band
 
 M = TypeVar("M", bound=BaseModel)
+
+
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+"""RFC 7946's media type, for the FeatureCollections of the API."""
+
+
+class GeoJSONResponse(JSONResponse):
+    """A GeoJSON body, under RFC 7946's media type; as a route's ``response_class`` it
+    puts that media type, with the route's model, in the OpenAPI.
+
+    A body already serialised (a ``str``) is sent as it is.
+    """
+
+    media_type = GEOJSON_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return content.encode() if isinstance(content, str) else super().render(content)
+
+
+def geojson_response(model: BaseModel) -> Response:
+    """A validated GeoJSON model as an ``application/geo+json`` response (see
+    :func:`json_response`)."""
+    return GeoJSONResponse(model.model_dump_json())
+
+
+def valid_geojson(projector: Projector, geometries: list[shapely.Geometry]) -> list[dict[str, Any]]:
+    """RFC 7946 geometries that are valid OGC polygons, whatever the cadastre holds.
+
+    A face outline traced on pixels can touch itself, and rounding to 7 decimals of a
+    degree can fold a ring: an invalid geometry is repaired (:func:`shapely.make_valid`,
+    polygons only) before it is reprojected, and the output is checked again; what is
+    still invalid is repaired in WGS84 and snapped to the same 7 decimals, which GEOS's
+    precision reducer does without breaking validity.
+    """
+    source = np.asarray(geometries, dtype=object)
+    invalid = ~shapely.is_valid(source)
+    if invalid.any():
+        source = source.copy()
+        source[invalid] = polygonal_parts(shapely.make_valid(source[invalid]))
+    out = projector.geojson(list(source))
+    projected = np.array([shapely.geometry.shape(g) for g in out], dtype=object)
+    for i in np.flatnonzero(~shapely.is_valid(projected)):
+        repaired = shapely.set_precision(
+            polygonal_parts(shapely.make_valid(projected[i : i + 1]))[0], 10.0**-DECIMALS
+        )
+        out[i] = shapely.geometry.mapping(
+            shapely.orient_polygons(polygonal_parts([repaired])[0], exterior_cw=False)
+        )
+    return out
 
 
 def json_response(model: BaseModel) -> Response:
@@ -96,6 +149,7 @@ class BuildingDocuments:
         self.cadastre = cadastre
         self.projector = projector
         self.get = functools.lru_cache(maxsize=maxsize)(self._render)
+        self.dwelling = functools.lru_cache(maxsize=maxsize)(self._dwelling)
 
     def _render(self, building_id: str) -> str:
         building = self.cadastre.building(building_id)  # NotFound is not cached
@@ -107,8 +161,29 @@ class BuildingDocuments:
 
     def address_response(self, address: Address, building_id: str) -> Response:
         """An :class:`app.models.AddressSolar` document, around the cached building."""
-        body = f'{{"address":{address.model_dump_json()},"building":{self.get(building_id)}}}'
+        part = address.part_id
+        dwelling = "null" if part is None else self.dwelling(building_id, part)
+        body = (
+            f'{{"address":{address.model_dump_json()},"building":{self.get(building_id)},'
+            f'"dwelling":{dwelling}}}'
+        )
         return Response(body, media_type="application/json")
+
+    def _dwelling(self, building_id: str, part_id: str) -> str:
+        faces = self.cadastre.faces(building_id)
+        own = [f.face_id for f in faces if f.part_id == part_id]
+        counted = dwellings.equipped_faces(faces, part_id)
+        monthly = np.sum([f.production_monthly_kwh for f in counted], axis=0) if counted else None
+        return Dwelling(
+            part_id=part_id,
+            face_ids=own,
+            panels=sum(f.panels for f in counted),
+            kwc=round(sum(f.kwc for f in counted), 3),
+            production_kwh_yr=round(sum(f.production_kwh_yr for f in counted), 1),
+            production_monthly_kwh=[0.0] * 12
+            if monthly is None
+            else [round(float(m), 2) for m in monthly],
+        ).model_dump_json()
 
 
 def building_solar(
@@ -116,14 +191,31 @@ def building_solar(
 ) -> BuildingSolar:
     """A building record with its faces, all geometry in WGS84."""
     faces = cadastre.faces(building.building_id)
-    footprint, *outlines = projector.geojson([building.geometry, *(f.geometry for f in faces)])
+    footprint, *outlines = valid_geojson(
+        projector, [building.geometry, *(f.geometry for f in faces)]
+    )
+    centre = shapely.centroid(building.geometry)
+    lon, lat = projector.points_to_wgs84([centre.x], [centre.y])
+    # the faces the building's totals count, so that the months add up to its year
+    counted = [f for f in faces if f.panels > 0 and f.suitability in suitability.WORTH_EQUIPPING]
+    monthly = np.sum([f.production_monthly_kwh for f in counted], axis=0) if counted else [0] * 12
     return _shaped(
         BuildingSolar,
         building,
+        suitability_label=suitability.label(building.suitability),
+        centre=[float(lon[0]), float(lat[0])],
+        bbox=list(projector.bounds_to_wgs84(tuple(building.geometry.bounds))),
+        production_monthly_kwh=[round(float(m), 2) for m in monthly],
         footprint_note=footprint_note(building.footprint_check, building.footprint_shift_m),
         footprint=footprint,
         faces=[
-            _shaped(RoofFace, face, geometry=outline)
+            _shaped(
+                RoofFace,
+                face,
+                geometry=outline,
+                suitability_label=suitability.label(face.suitability),
+                orientation=suitability.orientation_words(face.azimuth_deg, face.is_flat),
+            )
             for face, outline in zip(faces, outlines, strict=True)
         ],
     )
@@ -136,13 +228,18 @@ def footprint_note(check: str, shift_m: float | None) -> str | None:
     --------
     >>> footprint_note("shifted", 0.94), footprint_note("ok", None)
     ('emprise recalée de 0,9 m', None)
+    >>> footprint_note("lidar_only", None)
+    'bâtiment détecté par le LiDAR'
     """
     if check == "shifted" and shift_m is not None:
         return f"emprise recalée de {shift_m:.1f} m".replace(".", ",")
     return _FOOTPRINT_NOTES.get(check)
 
 
-_FOOTPRINT_NOTES = {"absent": "bâtiment absent du relevé"}
+_FOOTPRINT_NOTES = {
+    "absent": "bâtiment absent du relevé",
+    "lidar_only": "bâtiment détecté par le LiDAR",
+}
 
 
 def roof_collection(
@@ -159,7 +256,7 @@ def roof_collection(
     faces = cadastre.faces_in_bbox(bounds, limit + 1)
     truncated = len(faces) > limit
     faces = faces[:limit]
-    geometries = projector.geojson([f.geometry for f in faces])
+    geometries = valid_geojson(projector, [f.geometry for f in faces])
     return RoofCollection(
         features=[
             RoofFeature.model_validate(

@@ -21,7 +21,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,8 +146,18 @@ def _transformer(src: Any, dst: Any) -> pyproj.Transformer:
     )
 
 
-def read_ban(path: str | os.PathLike[str], *, target_crs: Any) -> tuple[Address, ...]:
+def read_ban(
+    path: str | os.PathLike[str],
+    *,
+    target_crs: Any,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> tuple[Address, ...]:
     """Read a BAN "adresses" CSV (plain or gzipped) and project it into ``target_crs``.
+
+    The file is read as a stream, line by line through the gzip decoder: with ``bounds``,
+    memory holds only the addresses inside them, whatever the size of the file (the
+    Pas-de-Calais has about 700,000). A row outside them is checked for its coordinates
+    only.
 
     Parameters
     ----------
@@ -156,11 +166,14 @@ def read_ban(path: str | os.PathLike[str], *, target_crs: Any) -> tuple[Address,
         ``REQUIRED_COLUMNS``.
     target_crs : str, rasterio.crs.CRS or pyproj.CRS
         The cadastre's projected CRS.
+    bounds : tuple of float, optional
+        (xmin, ymin, xmax, ymax) in ``target_crs``: keep the addresses inside them only.
+        [m]
 
     Returns
     -------
     tuple of Address
-        In file order.
+        In file order; empty when none lies inside ``bounds``.
 
     Raises
     ------
@@ -177,6 +190,8 @@ def read_ban(path: str | os.PathLike[str], *, target_crs: Any) -> tuple[Address,
     lons: list[float] = []
     lats: list[float] = []
     line_of_id: dict[str, int] = {}
+    inside = _lon_lat_filter(target_crs, bounds)
+    seen = False
     try:
         with stream:
             reader = csv.reader(stream, delimiter=";")
@@ -197,12 +212,17 @@ def read_ban(path: str | os.PathLike[str], *, target_crs: Any) -> tuple[Address,
                 line = reader.line_num
                 if not fields:
                     continue
+                seen = True
                 if len(fields) != len(header):
                     raise InputError(
                         f"expected {len(header)} ';'-separated fields, got {len(fields)}",
                         source=source,
                         line=line,
                     )
+                lon = _parse_coordinate(fields[col["lon"]], "lon", 180.0, source, line)
+                lat = _parse_coordinate(fields[col["lat"]], "lat", 90.0, source, line)
+                if not inside(lon, lat):
+                    continue
                 address_id = fields[col["id"]].strip()
                 if not address_id:
                     raise InputError("column 'id': empty", source=source, line=line)
@@ -214,8 +234,6 @@ def read_ban(path: str | os.PathLike[str], *, target_crs: Any) -> tuple[Address,
                     )
                 line_of_id[address_id] = line
                 numero = _parse_int(fields[col["numero"]], "numero", source, line)
-                lon = _parse_coordinate(fields[col["lon"]], "lon", 180.0, source, line)
-                lat = _parse_coordinate(fields[col["lat"]], "lat", 90.0, source, line)
                 rows.append(
                     (
                         address_id,
@@ -235,8 +253,10 @@ def read_ban(path: str | os.PathLike[str], *, target_crs: Any) -> tuple[Address,
         raise InputError(f"corrupt gzip stream ({exc})", source=source) from exc
     except csv.Error as exc:
         raise InputError(f"malformed CSV ({exc})", source=source) from exc
-    if not rows:
+    if not seen:
         raise InputError("no address in the file", source=source)
+    if not rows:
+        return ()
     xs, ys = _transformer(WGS84, target_crs).transform(np.array(lons), np.array(lats))
     bad = np.flatnonzero(~(np.isfinite(xs) & np.isfinite(ys)))
     if len(bad):
@@ -245,6 +265,11 @@ def read_ban(path: str | os.PathLike[str], *, target_crs: Any) -> tuple[Address,
             source=source,
             line=line_of_id[rows[int(bad[0])][0]],
         )
+    if bounds is not None:
+        xmin, ymin, xmax, ymax = bounds
+        keep = (xs >= xmin) & (xs <= xmax) & (ys >= ymin) & (ys <= ymax)
+    else:
+        keep = np.ones(len(rows), dtype=bool)
     return tuple(
         Address(
             address_id=r[0],
@@ -260,8 +285,29 @@ def read_ban(path: str | os.PathLike[str], *, target_crs: Any) -> tuple[Address,
             lon=lon,
             lat=lat,
         )
-        for r, x, y, lon, lat in zip(rows, xs, ys, lons, lats, strict=True)
+        for r, x, y, lon, lat, kept in zip(rows, xs, ys, lons, lats, keep, strict=True)
+        if kept
     )
+
+
+LON_LAT_MARGIN = 1e-3
+"""Margin of the longitude-latitude box that pre-selects the rows while reading, about
+100 m: the exact test is made in the target CRS once the kept rows are projected. [°]"""
+
+
+def _lon_lat_filter(
+    target_crs: Any, bounds: tuple[float, float, float, float] | None
+) -> Callable[[float, float], bool]:
+    """Whether a WGS84 point may fall inside ``bounds`` (in ``target_crs``); always true
+    without bounds."""
+    if bounds is None:
+        return lambda lon, lat: True
+    west, south, east, north = _transformer(target_crs, WGS84).transform_bounds(
+        *bounds, densify_pts=21
+    )
+    west, south = west - LON_LAT_MARGIN, south - LON_LAT_MARGIN
+    east, north = east + LON_LAT_MARGIN, north + LON_LAT_MARGIN
+    return lambda lon, lat: west <= lon <= east and south <= lat <= north
 
 
 def _parse_int(text: str, column: str, source: str, line: int) -> int:
@@ -375,8 +421,16 @@ def link_addresses(
     return out
 
 
-def address_layer(addresses: Sequence[Address], building_ids: Sequence[str | None]) -> GeoTable:
-    """The cadastre's ``addresses`` layer (``ADDRESS_FIELDS``), from addresses and links."""
+def address_layer(
+    addresses: Sequence[Address],
+    building_ids: Sequence[str | None],
+    part_ids: Sequence[str | None] | None = None,
+) -> GeoTable:
+    """The cadastre's ``addresses`` layer (``ADDRESS_FIELDS``), from addresses and links.
+
+    ``part_ids`` gives each address its dwelling's part (:mod:`solar.dwellings`), None
+    throughout by default.
+    """
     columns: dict[str, list[Any]] = {
         "address_id": [a.address_id for a in addresses],
         "label": [a.label for a in addresses],
@@ -386,6 +440,7 @@ def address_layer(addresses: Sequence[Address], building_ids: Sequence[str | Non
         "code_insee": [a.code_insee for a in addresses],
         "nom_commune": [a.nom_commune for a in addresses],
         "building_id": list(building_ids),
+        "part_id": list(part_ids) if part_ids is not None else [None] * len(addresses),
     }
     fields = {
         name: np.asarray(columns[name], dtype=np.int64 if name == "numero" else object)

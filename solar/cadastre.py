@@ -13,19 +13,24 @@ Tables (attributes only, registered in ``gpkg_contents`` so that QGIS lists them
 - ``provenance``: source files, their dates, the weather file, the code version.
 
 The file is written to a temporary path beside the target and renamed into place, so a
-failed build never leaves a half-written cadastre.
+failed build never leaves a half-written cadastre. Its SHA-256 is written beside it first
+(``<name>.gpkg.sha256``, in the ``sha256sum`` format), so that a damaged copy is refused:
+see :func:`verify_checksum`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import queue
 import sqlite3
 import tempfile
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,12 +89,24 @@ class BuildingRecord:
     footprint_check : str
         How the footprint agrees with the surface model (:mod:`solar.reconcile`): ``ok``;
         ``shifted``, its faces found under the footprint moved onto the roof; ``absent``,
-        over bare ground, with no face.
+        over bare ground, with no face; ``lidar_only``, a building of the surface model that
+        no footprint holds, its footprint traced from the surface.
     footprint_shift_m : float or None
         Length of the shift of a ``shifted`` footprint, None otherwise. [m]
     geometry : shapely.Polygon or shapely.MultiPolygon
-        The footprint as the source gives it, in the cadastre's CRS (the layer's geometry,
+        The footprint as the source gives it (traced from the surface for ``lidar_only``),
+        in the cadastre's CRS (the layer's geometry,
         not an attribute).
+    production_p10_kwh_yr, production_p50_kwh_yr, production_p90_kwh_yr : float
+        Percentiles of ``production_kwh_yr`` over the uncertain inputs
+        (:func:`solar.household.uncertainty.production_bands`). [kWh yr-1]
+    usage_1, nature : str or None
+        The BD TOPO ``batiment`` main use (``Résidentiel``, ``Industriel``, …) and kind of
+        building, when the footprint file has them (:class:`solar.footprints.Attributes`).
+    hauteur : float or None
+        The BD TOPO height of the building, from its ground to its highest point. [m]
+    nombre_de_logements : float or None
+        The BD TOPO count of dwellings (a whole number; real so that it can be null).
     """
 
     building_id: str
@@ -106,6 +123,13 @@ class BuildingRecord:
     footprint_check: str
     footprint_shift_m: float | None
     geometry: shapely.Geometry = field(repr=False, metadata=_NOT_A_COLUMN)
+    production_p10_kwh_yr: float = 0.0
+    production_p50_kwh_yr: float = 0.0
+    production_p90_kwh_yr: float = 0.0
+    usage_1: str | None = None
+    nature: str | None = None
+    hauteur: float | None = None
+    nombre_de_logements: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +152,8 @@ class FaceRecord:
     usable_area_m2 : float
         Area left for modules after setbacks, obstacles and shaded pixels. [m²]
     irradiation_kwh_m2_yr : float
-        Irradiation received by the module plane, shading included. [kWh m-2 yr-1]
+        Irradiation received by the module plane (``module_tilt_deg``,
+        ``module_azimuth_deg``), shading included. [kWh m-2 yr-1]
     shading_loss_pct : float
         Annual loss against the same plane with nothing around it. [%]
     panels : int
@@ -140,12 +165,27 @@ class FaceRecord:
     specific_yield_kwh_kwc : float
         AC production per kWc installed. [kWh kWc-1 yr-1]
     suitability : str
-        ``excellent``, ``good``, ``fair``, ``poor`` or ``unsuitable``.
+        ``excellent``, ``good``, ``fair``, ``poor`` or ``unsuitable``: the roof's own
+        irradiation (``roof_irradiation_kwh_m2_yr``) against the best plane of the site
+        (:func:`solar.pv.suitability`).
     geometry : shapely.Polygon or shapely.MultiPolygon
         The face's outline seen from above, in the cadastre's CRS.
     production_monthly_kwh, irradiation_monthly_kwh_m2 : tuple of float
         Per calendar month, from the ``roof_faces_monthly`` table; empty when the record
         was read without them. [kWh], [kWh m-2]
+    production_p10_kwh_yr, production_p50_kwh_yr, production_p90_kwh_yr : float
+        Percentiles of ``production_kwh_yr`` over the uncertain inputs
+        (:func:`solar.household.uncertainty.production_bands`). [kWh yr-1]
+    part_id : str or None
+        The dwelling whose part of a shared footprint holds the face (a parcel's or an
+        address's id, :mod:`solar.dwellings`); None when the building is whole.
+    module_tilt_deg, module_azimuth_deg : float
+        The plane the modules lie in, which ``irradiation_kwh_m2_yr`` and the production
+        are for: the roof's own, but racks at :data:`solar.pv.FLAT_MODULE_TILT` facing
+        :data:`solar.pv.FLAT_MODULE_AZIMUTH` on a flat roof. [°]
+    roof_irradiation_kwh_m2_yr : float
+        Irradiation received by the roof's own plane (the horizontal for a flat roof),
+        shading included; ``suitability`` rates it. [kWh m-2 yr-1]
     """
 
     building_id: str
@@ -165,6 +205,13 @@ class FaceRecord:
     geometry: shapely.Geometry = field(repr=False, metadata=_NOT_A_COLUMN)
     production_monthly_kwh: tuple[float, ...] = field(default=(), metadata=_NOT_A_COLUMN)
     irradiation_monthly_kwh_m2: tuple[float, ...] = field(default=(), metadata=_NOT_A_COLUMN)
+    production_p10_kwh_yr: float = 0.0
+    production_p50_kwh_yr: float = 0.0
+    production_p90_kwh_yr: float = 0.0
+    part_id: str | None = None
+    module_tilt_deg: float = 0.0
+    module_azimuth_deg: float = 180.0
+    roof_irradiation_kwh_m2_yr: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -183,6 +230,9 @@ class AddressRecord:
         The building under the address point; None when there is none.
     geometry : shapely.Point
         The address point, in the cadastre's CRS.
+    part_id : str or None
+        The dwelling's part of a building shared by several (:mod:`solar.dwellings`): its
+        faces carry the same ``part_id``. None when the building is whole.
     """
 
     address_id: str
@@ -194,6 +244,7 @@ class AddressRecord:
     nom_commune: str
     building_id: str | None
     geometry: shapely.Geometry = field(repr=False, metadata=_NOT_A_COLUMN)
+    part_id: str | None = None
 
 
 def columns(record_type: type[Any]) -> tuple[str, ...]:
@@ -211,6 +262,16 @@ BUILDING_FIELDS = columns(BuildingRecord)
 FACE_FIELDS = columns(FaceRecord)
 ADDRESS_FIELDS = columns(AddressRecord)
 MONTHLY_FIELDS = ("face_id", "month", "irradiation_kwh_m2", "production_kwh")
+#: Columns a commune's buildings may be sorted on (:meth:`Cadastre.buildings_in_commune`).
+COMMUNE_SORT_KEYS = (
+    "kwc",
+    "panels",
+    "production_kwh_yr",
+    "specific_yield_kwh_kwc",
+    "usable_area_m2",
+    "shading_loss_pct",
+    "building_id",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -407,6 +468,9 @@ def write_cadastre(
         if addresses is not None and len(addresses):
             _write_layer(tmp_name, "addresses", addresses, crs, append=True)
         _write_tables(tmp_name, monthly, profiles, provenance, with_addresses=addresses is not None)
+        # the checksum first: a service watching the target meets the new file only once
+        # the checksum that vouches for it is in place
+        _write_checksum(target, file_sha256(tmp_name))
         os.replace(tmp_name, target)
     except BaseException:
         for leftover in (tmp_name, tmp_name + "-journal", tmp_name + "-wal", tmp_name + "-shm"):
@@ -463,10 +527,13 @@ def _write_tables(
             _register_attributes_table(con, "provenance", "Sources, weather and code version")
 
             con.execute("CREATE UNIQUE INDEX idx_buildings_id ON buildings (building_id)")
+            # a commune's buildings, and the addresses of a page of them, without a scan
+            con.execute("CREATE INDEX idx_buildings_commune ON buildings (commune_insee)")
             con.execute("CREATE UNIQUE INDEX idx_roof_faces_id ON roof_faces (face_id)")
             con.execute("CREATE INDEX idx_roof_faces_building ON roof_faces (building_id)")
             if with_addresses:
                 con.execute("CREATE UNIQUE INDEX idx_addresses_id ON addresses (address_id)")
+                con.execute("CREATE INDEX idx_addresses_building ON addresses (building_id)")
         con.execute("VACUUM")
     finally:
         con.close()
@@ -508,62 +575,193 @@ def _address_record(row: sqlite3.Row) -> AddressRecord:
     )
 
 
+#: Suffix of the checksum file written beside a cadastre (``cadastre.gpkg.sha256``).
+CHECKSUM_SUFFIX = ".sha256"
+
+
+def checksum_path(path: str | os.PathLike[str]) -> Path:
+    """Where the checksum of the cadastre at ``path`` is written."""
+    path = Path(path)
+    return path.with_name(path.name + CHECKSUM_SUFFIX)
+
+
+def file_sha256(path: str | os.PathLike[str] | int) -> str:
+    """The SHA-256 of a file, or of an open file descriptor read from its start, in hex.
+
+    One core hashes a GiB in 2.8 to 3.7 s on the busy 2-core test machine (load average
+    12); the hashing reads the file once, at the disk's or the page cache's speed.
+    """
+    if isinstance(path, int):
+        with os.fdopen(os.dup(path), "rb") as stream:
+            stream.seek(0)
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+    with open(path, "rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def _write_checksum(target: Path, digest: str) -> None:
+    """Write ``<target>.sha256`` atomically, in the format ``sha256sum --check`` reads."""
+    final = checksum_path(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(f"{digest}  {target.name}\n")
+        os.chmod(tmp_name, 0o644)  # readable as the cadastre is, not mkstemp's 0o600
+        os.replace(tmp_name, final)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+
+
+def recorded_checksum(path: str | os.PathLike[str]) -> str | None:
+    """The SHA-256 the build recorded beside the cadastre, or None when there is none."""
+    try:
+        text = checksum_path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    digest = text.split(maxsplit=1)[0].lower() if text.strip() else ""
+    if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+        raise InputError(
+            f"{checksum_path(path).name} holds no SHA-256; build the cadastre again",
+            source=str(path),
+        )
+    return digest
+
+
+def verify_checksum(path: str | os.PathLike[str], *, fd: int | None = None) -> tuple[str, bool]:
+    """Check the cadastre at ``path`` against the checksum its build wrote beside it.
+
+    Parameters
+    ----------
+    path : path-like
+        The cadastre GeoPackage.
+    fd : int, optional
+        An open descriptor of that file: the bytes hashed are then those of this very
+        file, even if ``path`` is replaced meanwhile.
+
+    Returns
+    -------
+    tuple of (str, bool)
+        The file's SHA-256 in hex, and whether a recorded checksum vouched for it (False
+        when there is no checksum file: a cadastre copied without it is served unverified).
+
+    Raises
+    ------
+    InputError
+        When the file differs from its recorded checksum: it is damaged, or it is not the
+        file the checksum was written for.
+    """
+    expected = recorded_checksum(path)
+    digest = file_sha256(path if fd is None else fd)
+    if expected is not None and digest != expected:
+        raise InputError(
+            f"damaged: its SHA-256 differs from the one its build recorded in "
+            f"{checksum_path(path).name}; build it again or restore it",
+            source=str(path),
+        )
+    return digest, expected is not None
+
+
 class Cadastre:
     """Read-only access to a cadastre GeoPackage, safe across threads.
 
-    Each thread gets its own SQLite connection, opened read-only on first use: no handle
-    is ever shared between threads.
+    Queries borrow a read-only SQLite connection from a pool, so that no handle is ever
+    used by two threads at once. By default the pool opens connections as threads need
+    them. With ``connections``, that many are opened now and no more: every query then
+    reads the very file that was opened, even once the path names another file (a
+    cadastre replaced under a running service), and a query waits for a free connection.
 
     Parameters
     ----------
     path : path-like
         A GeoPackage written by :func:`write_cadastre`.
+    connections : int, optional
+        Open this many connections now and never more (at least 1).
     """
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, connections: int | None = None):
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError("no cadastre at this path", source=str(self.path))
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[sqlite3.Connection] = []
+        self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._bounded = connections is not None
         try:
-            row = (
-                self._con()
-                .execute(
+            for _ in range(max(1, connections or 1)):
+                self._idle.put(self._open())
+            with self._borrow() as con:
+                row = con.execute(
                     "SELECT s.definition FROM gpkg_geometry_columns g JOIN gpkg_spatial_ref_sys s"
                     " ON g.srs_id = s.srs_id WHERE g.table_name = 'buildings'"
-                )
-                .fetchone()
-            )
+                ).fetchone()
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise InputError(f"not a cadastre GeoPackage ({exc})", source=str(self.path)) from exc
         if row is None:
+            self.close()
             raise InputError("not a cadastre GeoPackage (no buildings layer)", source=str(path))
         self.crs = CRS.from_wkt(row[0])
         for layer, expected in (("buildings", BUILDING_FIELDS), ("roof_faces", FACE_FIELDS)):
-            present = {r[1] for r in self._con().execute(f"PRAGMA table_info({layer})")}
+            present = {r[1] for r in self._rows(f"PRAGMA table_info({layer})")}
             missing = [name for name in expected if name not in present]
             if missing:
+                self.close()
                 raise InputError(
                     f"written by another version of the cadastre: its {layer} layer lacks "
                     f"{', '.join(missing)}; build it again",
                     source=str(self.path),
                 )
         self.has_addresses = bool(
-            self._con()
-            .execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'addresses'")
-            .fetchone()
+            self._rows("SELECT 1 FROM gpkg_contents WHERE table_name = 'addresses'")
         )
 
+    def _open(self) -> sqlite3.Connection:
+        # check_same_thread off: a pooled connection serves one thread at a time, then
+        # another, and close() closes them all from whichever thread calls it
+        con = sqlite3.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
+        con.row_factory = sqlite3.Row
+        # the schema is read when the file is first read, not at connect: read it now so
+        # that a bounded pool holds the file it was opened on
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        with self._lock:
+            self._opened.append(con)
+        return con
+
+    @contextmanager
+    def _borrow(self) -> Iterator[sqlite3.Connection]:
+        """A connection for this thread alone until the block ends."""
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is not None:
+            yield con
+            return
+        try:
+            con = self._idle.get_nowait()
+        except queue.Empty:
+            con = self._idle.get() if self._bounded else self._open()
+        try:
+            yield con
+        finally:
+            self._idle.put(con)
+
     def _con(self) -> sqlite3.Connection:
+        """This thread's own connection, kept for it until :meth:`close`."""
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
-            con.row_factory = sqlite3.Row
+            try:
+                con = self._idle.get_nowait()
+            except queue.Empty:
+                con = self._idle.get() if self._bounded else self._open()
             self._local.con = con
         return con
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return self._con().execute(sql, params).fetchall()
+        with self._borrow() as con:
+            return con.execute(sql, params).fetchall()
 
     def building(self, building_id: str) -> BuildingRecord:
         """The building's record; NotFound when the id is unknown."""
@@ -667,9 +865,149 @@ class Cadastre:
                 out[r["key"]] = r["value"]
         return out
 
+    def communes(self) -> list[str]:
+        """INSEE codes of the communes that hold buildings, sorted."""
+        rows = self._rows(
+            "SELECT DISTINCT commune_insee FROM buildings WHERE commune_insee IS NOT NULL"
+            " ORDER BY 1"
+        )
+        return [r[0] for r in rows]
+
+    def commune_names(self) -> dict[str, str]:
+        """The name of each commune that has addresses, by INSEE code (from the BAN)."""
+        if not self.has_addresses:
+            return {}
+        rows = self._rows(
+            "SELECT code_insee, min(nom_commune) FROM addresses WHERE code_insee IS NOT NULL"
+            " GROUP BY code_insee"
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def has_commune(self, insee: str) -> bool:
+        """Whether the commune ``insee`` holds at least one building."""
+        return bool(self._rows("SELECT 1 FROM buildings WHERE commune_insee = ? LIMIT 1", (insee,)))
+
+    def buildings_in_commune(
+        self,
+        insee: str,
+        *,
+        limit: int = 100,
+        sort: str = "kwc",
+        descending: bool = True,
+        after: tuple[Any, str] | None = None,
+        suitability: Sequence[str] = (),
+        min_kwc: float | None = None,
+        usage: str | None = None,
+        building_ids: Sequence[str] | None = None,
+    ) -> tuple[list[BuildingRecord], tuple[Any, str] | None]:
+        """One page of a commune's buildings, filtered and sorted in SQL (keyset pagination).
+
+        Parameters
+        ----------
+        insee : str
+            The commune.
+        limit : int
+            Buildings in the page.
+        sort : str
+            One of :data:`COMMUNE_SORT_KEYS`; ties are ordered by building id.
+        descending : bool
+            Largest first.
+        after : tuple, optional
+            The ``next`` of the previous page: the page starts after it.
+        suitability : sequence of str
+            Keep these suitability classes only (all when empty).
+        min_kwc : float, optional
+            Keep buildings of at least this peak power. [kWc]
+        usage : str, optional
+            Keep buildings of this BD TOPO ``usage_1``, as BD TOPO writes it
+            (``Résidentiel``, ``Sportif``, ``Religieux``…).
+        building_ids : sequence of str, optional
+            Keep these buildings only.
+
+        Returns
+        -------
+        tuple
+            The page's records, and ``next``: the (sort value, building id) to pass as
+            ``after`` for the next page, None on the last page.
+        """
+        if sort not in COMMUNE_SORT_KEYS:
+            raise InputError(f"expected one of {', '.join(COMMUNE_SORT_KEYS)}", source="sort")
+        where = ["commune_insee = ?"]
+        params: list[Any] = [insee]
+        if suitability:
+            where.append(f"suitability IN ({','.join('?' * len(suitability))})")
+            params += list(suitability)
+        if min_kwc is not None:
+            where.append("kwc >= ?")
+            params.append(min_kwc)
+        if usage is not None:
+            where.append("usage_1 = ?")
+            params.append(usage)
+        if building_ids is not None:
+            if not building_ids:
+                return [], None
+            where.append(f"building_id IN ({','.join('?' * len(building_ids))})")
+            params += list(building_ids)
+        direction = "DESC" if descending else "ASC"
+        # null figures (a building without faces) sort as zero, so that a cursor can hold them
+        key = "building_id" if sort == "building_id" else f"coalesce({sort}, 0)"
+        if after is not None:
+            value, last_id = after
+            beyond = "<" if descending else ">"
+            if sort == "building_id":
+                where.append(f"building_id {beyond} ?")
+                params.append(last_id)
+            else:
+                where.append(f"({key} {beyond} ? OR ({key} = ? AND building_id > ?))")
+                params += [value, value, last_id]
+        order = f"{key} {direction}" + ("" if sort == "building_id" else ", building_id ASC")
+        # ids first, then their rows: sorting the commune's narrow rows rather than whole
+        # ones (footprints included) halves the query
+        keys = self._rows(
+            f"SELECT building_id, {key} AS sort_value FROM buildings"
+            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
+            [*params, limit + 1],
+        )
+        page = keys[:limit]
+        following = None
+        if len(keys) > limit:
+            following = (page[-1]["sort_value"], page[-1]["building_id"])
+        if not page:
+            return [], None
+        ids = [r["building_id"] for r in page]
+        rows = {}
+        # in chunks: a page of a whole commune may hold more ids than SQLite binds at once
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for r in self._rows(
+                f"SELECT * FROM buildings WHERE building_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                rows[r["building_id"]] = r
+        return [_building_record(rows[i]) for i in ids], following
+
+    def address_labels(self, building_ids: Sequence[str]) -> dict[str, str]:
+        """The first address (in BAN order) of each building that has one, by building id."""
+        if not self.has_addresses or not building_ids:
+            return {}
+        labels: dict[str, str] = {}
+        # in chunks: SQLite binds a limited number of values per statement
+        for start in range(0, len(building_ids), 500):
+            chunk = list(building_ids[start : start + 500])
+            for r in self._rows(
+                "SELECT building_id, label FROM addresses"
+                f" WHERE building_id IN ({','.join('?' * len(chunk))}) ORDER BY fid",
+                chunk,
+            ):
+                labels.setdefault(r[0], r[1])
+        return labels
+
     def summary(self) -> dict[str, Any]:
         """Counts, the extent in the cadastre CRS, and the communes covered."""
-        con = self._con()
+        with self._borrow() as con:
+            return self._summary(con)
+
+    def _summary(self, con: sqlite3.Connection) -> dict[str, Any]:
         extent = con.execute(
             "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'buildings'"
         ).fetchone()
@@ -703,11 +1041,13 @@ class Cadastre:
         }
 
     def close(self) -> None:
-        """Close this thread's connection (other threads close theirs on exit)."""
-        con = getattr(self._local, "con", None)
-        if con is not None:
+        """Close every connection, whichever thread opened it; call it once no query runs."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for con in opened:
             con.close()
-            self._local.con = None
+        self._local = threading.local()
+        self._idle = queue.LifoQueue()
 
 
 def _read_layer(path: Path, layer: str, crs: CRS) -> GeoTable | None:

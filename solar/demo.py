@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rasterio.crs import CRS
 
-from solar import addresses, cadastre
+from solar import addresses, cadastre, suitability, vectortiles
 from solar.build import BuildInputs, BuildOptions, BuildSummary, Progress, build_cadastre
 from solar.cadastre import AddressRecord, Cadastre
 from solar.errors import InputError
@@ -178,12 +178,16 @@ def build_demo(folder: Path, *, progress: Progress | None = None) -> DemoBuild:
                 options=BuildOptions(),
                 progress=progress,
             )
-            raster = folder / f"irradiation-{sample.name}.tif"
+            # the name solar.build.raster.irradiation_rasters finds beside the cadastre
+            raster = out.with_name(f"{out.stem}.irradiation-{sample.name}.tif")
             if summary.raster_path is not None:
                 summary.raster_path.replace(raster)
             summaries.append(replace(summary, path=out, raster_path=raster))
             parts.append(part)
         cadastre.merge_cadastres(parts, out, crs=CRS.from_epsg(2154))
+    # the map's files of the merged cadastre (each part's went with its folder)
+    vectortiles.write_archive(out, progress=progress)
+    suitability.write_qgis_style(out)
     return DemoBuild(path=out, samples=tuple(summaries), seconds=time.perf_counter() - start)
 
 

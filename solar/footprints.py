@@ -3,11 +3,14 @@ DSM's CRS."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyogrio
@@ -25,6 +28,50 @@ from solar.geometry import polygonal_part
 from solar.surface import Surface
 
 
+@dataclass(frozen=True)
+class Attributes:
+    """What the IGN BD TOPO ``batiment`` layer says of a building, kept in the cadastre so
+    that communes can filter their buildings; None where the file has no such field or
+    no value.
+
+    Attributes
+    ----------
+    usage_1 : str or None
+        Main use: ``Résidentiel``, ``Commercial et services``, ``Industriel``, …
+    nature : str or None
+        Kind of building: ``Indifférenciée``, ``Industriel, agricole ou commercial``, …
+    hauteur : float or None
+        Height from the ground to the highest point. [m]
+    nombre_de_logements : float or None
+        Dwellings in the building.
+    """
+
+    usage_1: str | None = None
+    nature: str | None = None
+    hauteur: float | None = None
+    nombre_de_logements: float | None = None
+
+
+ATTRIBUTE_FIELDS = ("usage_1", "nature", "hauteur", "nombre_de_logements")
+"""The BD TOPO fields kept as :class:`Attributes`, matched case-insensitively."""
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """One dwelling's part of a shared footprint.
+
+    Attributes
+    ----------
+    part_id : str
+        A cadastral parcel's id, or the id of the first address of the dwelling.
+    geometry : shapely.Polygon or shapely.MultiPolygon
+        Within the footprint, in the surface model's CRS. [m]
+    """
+
+    part_id: str
+    geometry: Polygon | MultiPolygon
+
+
 @dataclass(frozen=True, eq=False)
 class Footprint:
     """One building footprint.
@@ -35,10 +82,17 @@ class Footprint:
         Stable id: the source footprint's own id when it has one.
     geometry : shapely.Polygon or shapely.MultiPolygon
         2-D, valid, in the surface model's projected CRS. [m]
+    attributes : Attributes
+        The source's description of the building; all None when it has none.
+    parts : tuple of Part
+        The dwellings sharing the footprint, each with its part of it
+        (:func:`solar.dwellings.split_footprints`); empty for a building left whole.
     """
 
     building_id: str
     geometry: Polygon | MultiPolygon
+    attributes: Attributes = Attributes()
+    parts: tuple[Part, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,8 +122,57 @@ WELL_KNOWN_ID_FIELDS = ("cleabs", "identifiant", "identificatie", "lokaalid", "i
 """Fields tried in this order, case-insensitively, when no id field is given: IGN BD TOPO
 (``cleabs``), IGN BD UNI and other French products (``identifiant``), the Dutch BAG
 (``identificatie``) and BGT (``lokaalid``, the object's own id, tried before ``gml_id``, an
-id of the GML encoding), then the generic ``id`` and ``gml_id``. Without any of them, the
-OGR feature id (fid) is the building id."""
+id of the GML encoding), then the generic ``id`` and ``gml_id``. Without any of them, each
+building's id is derived from its geometry (:func:`geometry_ids`), with a
+:class:`GeneratedIdWarning`."""
+
+
+class GeneratedIdWarning(UserWarning):
+    """A footprint file has no id field: the building ids were derived from the geometries."""
+
+
+ID_PRECISION = 0.01
+"""Grid the footprints are rounded to before their geometry id is computed: a re-export that
+moves a vertex by less than half a centimetre keeps the id. [m]"""
+
+
+def geometry_ids(geometries: Sequence[shapely.Geometry | None]) -> list[str]:
+    """Stable building ids derived from the footprints' geometries.
+
+    Each footprint, in the surface model's CRS, is rounded to :data:`ID_PRECISION` and
+    normalised (rings start at the same vertex and turn the same way, parts in one order,
+    :func:`shapely.normalize`); its WKB is hashed with SHA-256, and the id is ``"g"`` and
+    the first 16 hexadecimal digits. The same file gives the same ids on every run and in
+    any feature order; two identical footprints get ``-2``, ``-3``, … in file order. A
+    feature without a geometry gets ``"g-none"`` (and is then dropped for it).
+
+    Parameters
+    ----------
+    geometries : sequence of shapely.Geometry or None
+        In a projected CRS in metres.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> house = shapely.box(0, 0, 10, 8)
+    >>> geometry_ids([house]) == geometry_ids([shapely.box(0, 0, 10.001, 8)])
+    True
+    >>> [len(i) for i in geometry_ids([house, house])]
+    [17, 19]
+    """
+    rounded = shapely.normalize(
+        shapely.set_precision(np.asarray(geometries, dtype=object), ID_PRECISION, mode="pointwise")
+    )
+    ids: list[str] = []
+    seen: Counter[str] = Counter()
+    for wkb in shapely.to_wkb(rounded, hex=False, output_dimension=2):
+        base = "g-none" if wkb is None else "g" + hashlib.sha256(wkb).hexdigest()[:16]
+        seen[base] += 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return ids
 
 
 def read_footprints(
@@ -136,10 +239,21 @@ def read_footprints(
     if not src_crs.equals(dst_crs, ignore_axis_order=True):
         transformer = pyproj.Transformer.from_crs(src_crs, dst_crs, always_xy=True)
         geometries = shapely.transform(geometries, transformer.transform, interleaved=False)
+    if field is None:
+        values = list(geometry_ids(geometries))
+        warnings.warn(
+            f"{source}: no id field ({', '.join(WELL_KNOWN_ID_FIELDS)}): building ids derived "
+            "from the geometries; name one with --id-field",
+            GeneratedIdWarning,
+            stacklevel=2,
+        )
     footprints: list[Footprint] = []
     dropped: list[str] = []
     repaired = 0
-    for fid, building_id, geometry in zip(fids, values, geometries, strict=True):
+    attributes = _attributes(list(meta["fields"]), field_data, len(fids))
+    for fid, building_id, geometry, described in zip(
+        fids, values, geometries, attributes, strict=True
+    ):
         if building_id is None:
             dropped.append(f"fid {fid}: no value in the id field {field!r}")
             continue
@@ -148,7 +262,7 @@ def read_footprints(
             dropped.append(f"{building_id}: {reason}")
             continue
         repaired += was_repaired
-        footprints.append(Footprint(building_id=building_id, geometry=polygon))
+        footprints.append(Footprint(building_id, polygon, described))
     if not footprints:
         raise InputError(
             f"no usable footprint among {len(fids)} features ({'; '.join(dropped[:3])})",
@@ -242,7 +356,8 @@ def _id_values(
     if id_field is None:
         index = next((lower[name] for name in WELL_KNOWN_ID_FIELDS if name in lower), None)
         if index is None:
-            return None, [str(int(fid)) for fid in fids]
+            # ids come from the geometries, once reprojected (read_footprints)
+            return None, [None] * len(fids)
     elif id_field in fields:
         index = fields.index(id_field)
     elif id_field.lower() in lower:
@@ -262,6 +377,30 @@ def _id_values(
             source=source,
         )
     return fields[index], values
+
+
+def _attributes(fields: list[str], field_data: list[np.ndarray], count: int) -> list[Attributes]:
+    """Each feature's :class:`Attributes`, from the fields of ``ATTRIBUTE_FIELDS`` present."""
+    lower = {name.lower(): i for i, name in enumerate(fields)}
+    present = {name: field_data[lower[name]] for name in ATTRIBUTE_FIELDS if name in lower}
+    if not present:
+        return [Attributes()] * count
+    columns: dict[str, list[Any]] = {}
+    for name, values in present.items():
+        parse = _id_text if name in ("usage_1", "nature") else _number
+        columns[name] = [parse(v) for v in values]
+    return [Attributes(**{n: values[k] for n, values in columns.items()}) for k in range(count)]
+
+
+def _number(value: object) -> float | None:
+    """A numeric field's value; None when null, not finite or not a number."""
+    if value is None or value is np.ma.masked:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
 
 
 def _id_text(value: object) -> str | None:

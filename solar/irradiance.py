@@ -13,6 +13,13 @@ With nothing around a face this is exactly :func:`pvlib.irradiance.get_total_irr
 with ``model="perez"`` (the tests check it), except at the few hours where pvlib returns
 NaN because ``dhi`` and ``dni`` are both zero with the sun up; here they are 0.
 
+The modules' glass reflects more light the more obliquely it arrives. With an
+:class:`IncidenceModifier`, :func:`poa_irradiance` also returns the irradiance that reaches
+the cells (``poa_effective``): the beam and the circumsolar disc times the modifier at the
+hour's angle of incidence, the isotropic sky, the horizon band and the ground reflection
+each times its own diffuse modifier (Marion 2017). The irradiation figures and the shading
+losses stay those of the plane (``poa_global``).
+
 Every term is a per-hour series times a per-face factor, and ``cos(aoi)`` is the product of
 the face normal and the sun vector. So the per-hour series are computed once for all faces,
 and each face is then one fused float32 pass over the hours (the faces in parallel): its
@@ -23,6 +30,8 @@ References
 .. [1] R. Perez, P. Ineichen, R. Seals, J. Michalsky and R. Stewart, "Modeling daylight
    availability and irradiance components from direct and global irradiance", Solar
    Energy 44(5), 271-289, 1990. :doi:`10.1016/0038-092X(90)90055-H`
+.. [2] B. Marion, "Numerical calculation of diffuse incidence angle modifiers", IEEE 44th
+   Photovoltaic Specialist Conference, 2017. :doi:`10.1109/PVSC.2017.8366463`
 """
 
 from __future__ import annotations
@@ -88,6 +97,28 @@ class Shading:
 
 
 @dataclass(frozen=True, eq=False)
+class IncidenceModifier:
+    """The share of the light on a module plane that its glass lets through to the cells.
+
+    Attributes
+    ----------
+    beam : numpy.ndarray
+        (k,) modifier of the light from one direction at ``cos(aoi)`` sampled evenly from 0
+        to 1 (``numpy.linspace(0, 1, k)``), interpolated linearly in between; applied to
+        the beam and the circumsolar disc. [0..1]
+    sky, horizon, ground : numpy.ndarray
+        (n_faces,) modifiers of the isotropic sky, the horizon band and the ground
+        reflection, each the beam modifier integrated over its part of the view
+        (:func:`pvlib.iam.marion_diffuse`). [0..1]
+    """
+
+    beam: np.ndarray
+    sky: np.ndarray
+    horizon: np.ndarray
+    ground: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class PlaneOfArray:
     """Hourly irradiance on each face.
 
@@ -107,6 +138,9 @@ class PlaneOfArray:
     open_annual_kwh_m2 : numpy.ndarray or None
         (n_faces,) annual irradiation of the same faces with nothing around them, when asked
         for with ``with_open``. [kWh m-2 yr-1]
+    poa_effective : numpy.ndarray or None
+        (n_faces, 8760) float32, the irradiance that reaches the cells through the glass,
+        shading included, when an :class:`IncidenceModifier` is given. [W m-2]
     """
 
     poa_global: np.ndarray
@@ -115,6 +149,7 @@ class PlaneOfArray:
     index: pd.DatetimeIndex
     open_direct: np.ndarray | None = None
     open_annual_kwh_m2: np.ndarray | None = None
+    poa_effective: np.ndarray | None = None
 
     @cached_property
     def annual_kwh_m2(self) -> np.ndarray:
@@ -148,6 +183,7 @@ def poa_irradiance(
     shading: Shading | None = None,
     albedo: float = 0.2,
     with_open: bool = False,
+    iam: IncidenceModifier | None = None,
 ) -> PlaneOfArray:
     """Hourly plane-of-array irradiance of many faces, with their shade.
 
@@ -169,6 +205,8 @@ def poa_irradiance(
         Also return the direct part and the annual total of the same faces with nothing
         around them (``open_direct``, ``open_annual_kwh_m2``), in the same pass: the
         shading loss and the per-pixel maps need both.
+    iam : IncidenceModifier, optional
+        The modules' incidence-angle modifier: also return ``poa_effective``.
 
     Returns
     -------
@@ -193,6 +231,8 @@ def poa_irradiance(
     n_hours = len(weather.data)
     if shading is not None:
         _check_shading(shading, n, n_hours)
+    if iam is not None:
+        _check_iam(iam, n)
 
     sky = _sky_terms(weather, solpos, albedo)
     beta, gamma = np.radians(tilt), np.radians(azimuth)
@@ -216,6 +256,12 @@ def poa_irradiance(
     poa_diffuse = np.empty((n, n_hours), dtype=np.float32)
     open_direct = np.empty((n, n_hours) if with_open else (0, 0), dtype=np.float32)
     open_annual = np.zeros(n if with_open else 0)
+    poa_effective = np.empty((n, n_hours) if iam is not None else (0, 0), dtype=np.float32)
+    iam_beam = np.zeros(0, dtype=np.float32)
+    iam_views = np.zeros((n, 3), dtype=np.float32)
+    if iam is not None:
+        iam_beam = np.ascontiguousarray(iam.beam, dtype=np.float32)
+        iam_views = np.stack([iam.sky, iam.horizon, iam.ground], axis=1).astype(np.float32)
     lit = (
         np.zeros((0, 0), dtype=np.float32)
         if shading is None
@@ -237,6 +283,9 @@ def poa_irradiance(
         poa_diffuse,
         open_direct,
         open_annual,
+        iam_beam,
+        iam_views,
+        poa_effective,
     )
     return PlaneOfArray(
         poa_global,
@@ -245,6 +294,7 @@ def poa_irradiance(
         pd.DatetimeIndex(weather.data.index),
         open_direct if with_open else None,
         open_annual / 1000.0 if with_open else None,
+        poa_effective if iam is not None else None,
     )
 
 
@@ -265,17 +315,24 @@ def _poa_kernel(
     poa_diffuse: np.ndarray,
     open_direct: np.ndarray,
     open_annual: np.ndarray,
+    iam_beam: np.ndarray,
+    iam_views: np.ndarray,
+    poa_effective: np.ndarray,
 ) -> None:  # pragma: no cover - numba
     """Global, direct (beam + circumsolar) and diffuse irradiance, one face per task.
 
     ``views`` are the per-face factors of the isotropic sky, the horizon band and the
     ground, shading included; ``lit`` is empty when nothing shades; ``open_direct`` and
-    ``open_annual`` are empty unless the faces with nothing around them are wanted too.
+    ``open_annual`` are empty unless the faces with nothing around them are wanted too;
+    ``poa_effective`` is empty unless an incidence-angle modifier is given (``iam_beam``
+    sampled on cos(aoi), ``iam_views`` the per-face diffuse modifiers).
     One fused pass per element, where numpy would sweep (n, 8760) arrays ten times.
     """
     n_faces, n_hours = poa_global.shape
     shaded = lit.shape[0] > 0
     with_open = open_direct.shape[0] > 0
+    effective = poa_effective.shape[0] > 0
+    last = iam_beam.shape[0] - 1
     for f in prange(n_faces):
         up, north, east = normal[f, 0], normal[f, 1], normal[f, 2]
         view_iso, view_horizon, view_ground = views[f, 0], views[f, 1], views[f, 2]
@@ -308,6 +365,20 @@ def _poa_kernel(
             poa_direct[f, h] = beam + circ
             poa_diffuse[f, h] = sky_diffuse + reflected
             poa_global[f, h] = beam + circ + sky_diffuse + reflected
+            if effective:
+                position = cos_aoi * last
+                k = min(int(position), last - 1)
+                t = position - k
+                modifier = (1.0 - t) * iam_beam[k] + t * iam_beam[k + 1]
+                sky_through = 0.0
+                if sky_diffuse != 0.0:
+                    sky_through = (
+                        iam_views[f, 0] * view_iso * isotropic[h]
+                        + iam_views[f, 1] * view_horizon * horizon[h]
+                    )
+                poa_effective[f, h] = (
+                    modifier * (beam + circ) + sky_through + iam_views[f, 2] * reflected
+                )
         if with_open:
             open_annual[f] = open_total
 
@@ -449,6 +520,16 @@ def _perez_f1_f2(
     f1 = np.maximum(c[ebin, 0] + c[ebin, 1] * delta + c[ebin, 2] * z, 0.0)
     f2 = c[ebin, 3] + c[ebin, 4] * delta + c[ebin, 5] * z
     return f1, f2
+
+
+def _check_iam(iam: IncidenceModifier, n_faces: int) -> None:
+    beam = np.asarray(iam.beam)
+    if beam.ndim != 1 or beam.size < 2:
+        raise ValueError("IncidenceModifier.beam needs at least 2 samples")
+    for name in ("sky", "horizon", "ground"):
+        shape = np.asarray(getattr(iam, name)).shape
+        if shape != (n_faces,):
+            raise ValueError(f"IncidenceModifier.{name} has shape {shape}, expected ({n_faces},)")
 
 
 def _check_shading(shading: Shading, n_faces: int, n_hours: int) -> None:

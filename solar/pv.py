@@ -1,23 +1,45 @@
 """PV on roof faces: the module catalogue, module layout, hourly production, suitability.
 
-Production follows PVWatts (Dobos 2014) with the Faiman cell temperature, all from pvlib:
+Production follows PVGIS's chain (Huld et al. 2011), with each step from pvlib and the
+mounting of modules close to a roof:
 
-1. cell temperature :func:`pvlib.temperature.faiman` from the plane-of-array irradiance,
-   the air temperature and the wind speed;
-2. DC power :func:`pvlib.pvsystem.pvwatts_dc`;
-3. system losses, one factor (:data:`SYSTEM_LOSSES`);
-4. AC power :func:`pvlib.inverter.pvwatts`, the inverter sized by the DC/AC ratio.
+1. the irradiance that reaches the cells, through the glass: the Martin-Ruiz
+   incidence-angle modifier (:func:`incidence_modifier`, applied per component by
+   :func:`solar.irradiance.poa_irradiance`);
+2. the module temperature, :func:`pvlib.temperature.faiman`, with the heat-loss
+   coefficients of modules mounted close to a roof (:data:`ROOF_U0`, :data:`ROOF_U1`) and
+   the wind brought from 10 m down to the modules' height (:func:`wind_at_module_height`);
+3. DC power :func:`pvlib.pvarray.huld`, whose efficiency falls at low irradiance
+   (:data:`HULD_K`) and with the module's own temperature coefficient;
+4. the remaining losses, one factor (:data:`SYSTEM_LOSSES`, itemised with their sources
+   in ``solar/data/losses.toml``);
+5. AC power :func:`pvlib.inverter.pvwatts`, the inverter sized by the DC/AC ratio.
 
 References
 ----------
-.. [1] A. P. Dobos, "PVWatts Version 5 Manual", NREL/TP-6A20-62641, 2014.
-   :doi:`10.2172/1158421`
-.. [2] D. Faiman, "Assessing the outdoor operating temperature of photovoltaic modules",
+.. [1] T. Huld, G. Friesen, A. Skoczek, R. Kenny, T. Sample, M. Field and E. Dunlop, "A
+   power-rating model for crystalline silicon PV modules", Solar Energy Materials and
+   Solar Cells 95, 3359-3369, 2011. :doi:`10.1016/j.solmat.2011.07.026`
+.. [2] A. Chatzipanagi, N. Taylor, I. Suarez, A. Martinez, T. Lyubenova and E. Dunlop, "An
+   updated simplified energy yield model for recent photovoltaic module technologies",
+   Progress in Photovoltaics 33(8), 905-917, 2025. :doi:`10.1002/pip.3926`
+.. [3] D. Faiman, "Assessing the outdoor operating temperature of photovoltaic modules",
    Progress in Photovoltaics 16(4), 307-315, 2008. :doi:`10.1002/pip.813`
+.. [4] D. L. King, W. E. Boyson and J. A. Kratochvil, "Photovoltaic array performance
+   model", Sandia National Laboratories, SAND2004-3535, 2004. :doi:`10.2172/919131`
+.. [5] A. Driesse, M. Theristis and J. S. Stein, "PV module operating temperature model
+   equivalence and parameter translation", IEEE 49th PVSC, 2022.
+   :doi:`10.1109/PVSC48317.2022.9938895`
+.. [6] N. Martin and J. M. Ruiz, "Calculation of the PV modules angular losses under field
+   conditions by means of an analytical model", Solar Energy Materials and Solar Cells
+   70(1), 25-38, 2001. :doi:`10.1016/S0927-0248(00)00408-6`
+.. [7] A. P. Dobos, "PVWatts Version 5 Manual", NREL/TP-6A20-62641, 2014.
+   :doi:`10.2172/1158421`
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tomllib
@@ -28,35 +50,124 @@ import pvlib
 import shapely
 from numpy.typing import ArrayLike
 
+from solar import suitability as legend
 from solar.errors import InputError
 from solar.geometry import polygonal_part
-from solar.resources import MODULES
+from solar.irradiance import IncidenceModifier
+from solar.resources import DATA_DIR, MODULES
 
-SYSTEM_LOSS_BREAKDOWN = {
-    "soiling": 0.02,
-    "mismatch": 0.02,
-    "dc_wiring": 0.02,
-    "connections": 0.005,
-    "light_induced_degradation": 0.015,
-    "nameplate_rating": 0.01,
-    "availability": 0.03,
-    "reflection": 0.025,
-    "ac_wiring": 0.005,
-}
-"""What the default system losses cover (fractions, combined multiplicatively).
+LOSSES = DATA_DIR / "losses.toml"
+"""The table of system losses and the inverter efficiency, each with its source."""
 
-PVWatts' default losses (Dobos 2014, table 2: soiling 2 %, mismatch 2 %, wiring 2 %,
-connections 0.5 %, LID 1.5 %, nameplate 1 %, availability 3 %), without its 3 % of generic
-shading, which is computed here face by face; plus the reflection losses that
-:func:`pvlib.pvsystem.pvwatts_dc` does not model (about 2.5 % a year for flat glass at
-these tilts, Martin and Ruiz 2001, :doi:`10.1016/S0927-0248(00)00408-6`) and 0.5 % of AC
-wiring. Together: 1 - Π(1 - loss) = 14.07 %."""
 
-SYSTEM_LOSSES = 0.14
-"""Default system losses, :data:`SYSTEM_LOSS_BREAKDOWN` rounded. [unitless]"""
+def load_losses(path: str | os.PathLike[str] = LOSSES) -> tuple[dict[str, float], float]:
+    """The itemised system losses and the inverter's nominal efficiency.
 
-INVERTER_EFFICIENCY = 0.96
-"""Nominal inverter efficiency, pvlib's and PVWatts' default. [unitless]"""
+    Parameters
+    ----------
+    path : str or path-like
+        A TOML table with ``[system.<name>]`` entries (``loss``, ``source``) and an
+        ``[inverter]`` entry (``nominal_efficiency``, ``source``); by default the package's.
+
+    Returns
+    -------
+    breakdown : dict of str to float
+        Each loss, a fraction of the energy. [unitless]
+    inverter_efficiency : float
+        [unitless]
+
+    Raises
+    ------
+    InputError
+        When the table cannot be read, or an entry lacks its value or its source, or a
+        value lies outside [0, 1).
+    """
+    source = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            table = tomllib.load(f)
+    except OSError as exc:
+        raise InputError(f"cannot read the loss table: {exc.strerror}", source=source) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"bad TOML: {exc}", source=source) from exc
+    entries = {f"system.{name}": (entry, "loss") for name, entry in table.get("system", {}).items()}
+    entries["inverter"] = (table.get("inverter", {}), "nominal_efficiency")
+    values: dict[str, float] = {}
+    for name, (entry, field) in entries.items():
+        if not isinstance(entry, dict) or not str(entry.get("source", "")).strip():
+            raise InputError(f"{name}: missing source", source=source)
+        try:
+            value = float(entry[field])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{name}: missing or bad field {exc}", source=source) from exc
+        if not 0.0 <= value < 1.0 if field == "loss" else not 0.0 < value <= 1.0:
+            raise InputError(f"{name}: {field} {value} out of range", source=source)
+        values[name] = value
+    inverter = values.pop("inverter")
+    return {name.removeprefix("system."): value for name, value in values.items()}, inverter
+
+
+SYSTEM_LOSS_BREAKDOWN, INVERTER_EFFICIENCY = load_losses()
+"""The losses the hourly model does not compute (soiling, mismatch, DC wiring,
+connections, first-year degradation, nameplate, availability, AC wiring: fractions,
+combined multiplicatively), and the inverter's nominal efficiency [unitless] whose
+part-load curve :func:`pvlib.inverter.pvwatts` applies: ``solar/data/losses.toml``, where
+each has its source. Shading, reflection, temperature and low light are computed hour by
+hour, and are not in the table."""
+
+SYSTEM_LOSSES = round(1.0 - math.prod(1.0 - loss for loss in SYSTEM_LOSS_BREAKDOWN.values()), 4)
+"""Default system losses: 1 - Π(1 - loss) over :data:`SYSTEM_LOSS_BREAKDOWN`. [unitless]"""
+
+ROOF_U0 = 19.5
+"""Faiman constant heat-loss coefficient of modules mounted close to a roof. [W m-2 K-1]
+
+The Sandia model's "close roof mount, glass/cell/glass" parameters (King et al. 2004:
+a = -2.98, b = -0.0471), the one empirical set for modules a few centimetres above a roof
+that pvlib ships, translated into Faiman's form by Driesse et al. (2022,
+:class:`pvlib.temperature.GenericLinearModel`, ``use_sapm`` then ``to_faiman``, with
+the default module's 21.8 % efficiency and an absorptance of 0.9): u0 = 19.50. An
+open-rack module has 25 to 31 (Faiman 2008; the Sandia open rack, translated the same
+way): sheltered by the roof, the modules run about 16 °C hotter than on an open rack at
+900 W m-2 in a 3 m/s wind."""
+
+ROOF_U1 = 1.58
+"""Faiman wind heat-loss coefficient of modules mounted close to a roof, for the wind at
+the modules' height. [W m-3 s K-1]
+
+The same translation gives 1.09 per m/s of the 10 m wind at Sandia's test site; divided by
+0.692, the ratio of the wind at the 1 m height of its test racks to the wind at 10 m over
+open flat ground (Hellmann exponent 0.16, "neutral air above flat open coast"), it is per
+m/s of the wind at the modules' height, as Faiman (2008) and IEC 61853-2 define it."""
+
+WIND_REFERENCE_HEIGHT = 10.0
+"""Height of the weather's wind speed: PVGIS's ``WS10m``, the WMO standard. [m]"""
+
+ROOF_MODULE_HEIGHT = 6.0
+"""Height of the modules above the ground: mid-roof of a two-storey terraced house (eaves
+about 5 m, ridge about 8 m), the Artois's common roof. [m]"""
+
+WIND_SHEAR_EXPONENT = 0.34
+"""Hellmann exponent of the wind profile from :data:`WIND_REFERENCE_HEIGHT` down to the
+roofs: "neutral air above human inhabited areas" (Kaltschmitt, Streicher and Wiese,
+"Renewable Energy", Springer 2007, through
+:data:`pvlib.atmosphere.HELLMANN_SURFACE_EXPONENTS`). From 10 m down to 6 m the wind keeps
+84 % of its speed. [unitless]"""
+
+MARTIN_RUIZ_AR = 0.16
+"""Angular losses coefficient ``a_r`` of the Martin-Ruiz incidence-angle modifier: clean
+flat glass of crystalline silicon modules (Martin and Ruiz 2001), PVGIS's value. It costs
+2.9 % of the year's irradiance on a 35° south roof in the Artois. [unitless]"""
+
+HULD_K = (-0.006756, -0.016444, -0.003015, -0.000045, -0.000043, 0.0)
+"""Huld coefficients k1 to k6 of crystalline silicon, relative to the nameplate power
+(pvlib's ``k_version="pvgis6"``, Chatzipanagi et al. 2025, fitted on modules of 2019-2023
+such as the catalogue's). k1 and k2 make the low-irradiance loss: 3.2 % below the
+nameplate efficiency at 200 W m-2. k3, the linear temperature coefficient, is replaced by
+the module's own ``gamma_pdc``. [unitless]"""
+
+IAM_SAMPLES = 501
+"""Samples of the beam incidence-angle modifier over cos(aoi) in [0, 1]: linear
+interpolation between them is within 2e-5 of the Martin-Ruiz curve."""
 
 MODULE_GAP = 0.02
 """Gap between neighbouring modules, the width of a mid clamp. [m]"""
@@ -100,15 +211,13 @@ ARTOIS_LATITUDE = 50.45
 SOLSTICE_DECLINATION = 23.44
 """Declination of the sun at the winter solstice (obliquity of the ecliptic). [°]"""
 
-SUITABILITY_CLASSES = (("excellent", 0.90), ("good", 0.80), ("fair", 0.70), ("poor", 0.0))
-"""Suitability classes and their lower bounds on the relative irradiation: the face's
-annual irradiation (shading included) over that of the best unshaded orientation at the
-site (:func:`solar.irradiance.optimal_orientation`, about 1327 kWh m-2 yr-1 in the Artois,
-at 40° facing 182°). Excellent ≥ 90 %, good ≥ 80 %, fair ≥ 70 %, else poor."""
+SUITABILITY_CLASSES = legend.THRESHOLDS
+"""Suitability classes and their lower bounds on the relative irradiation, defined once in
+:mod:`solar.suitability`. Excellent ≥ 90 %, good ≥ 80 %, fair ≥ 70 %, else poor."""
 
-WORTH_EQUIPPING = frozenset({"excellent", "good", "fair"})
-"""Classes whose faces count in a building's totals and in a default project: a poor face
-keeps its own figures but is not proposed."""
+WORTH_EQUIPPING = legend.WORTH_EQUIPPING
+"""Classes whose faces count in a building's totals and in a default project
+(:data:`solar.suitability.WORTH_EQUIPPING`)."""
 
 
 @dataclass(frozen=True)
@@ -124,10 +233,11 @@ class Module:
         Nameplate power at standard test conditions. [W]
     gamma_pdc : float
         Temperature coefficient of the maximum power. [1/°C]
-    u0 : float, default 25.0
-        Faiman constant heat-loss coefficient, pvlib's default. [W m-2 K-1]
-    u1 : float, default 6.84
-        Faiman wind heat-loss coefficient, pvlib's default. [W m-3 s K-1]
+    u0 : float, default ROOF_U0
+        Faiman constant heat-loss coefficient, mounted close to a roof. [W m-2 K-1]
+    u1 : float, default ROOF_U1
+        Faiman wind heat-loss coefficient, mounted close to a roof, for the wind at the
+        modules' height. [W m-3 s K-1]
     """
 
     name: str
@@ -135,8 +245,8 @@ class Module:
     width: float
     pdc0: float
     gamma_pdc: float
-    u0: float = 25.0
-    u1: float = 6.84
+    u0: float = ROOF_U0
+    u1: float = ROOF_U1
 
 
 @dataclass(frozen=True, eq=False)
@@ -342,6 +452,138 @@ def layout_modules(
     )
 
 
+def wind_at_module_height(wind_speed: ArrayLike) -> np.ndarray:
+    """The wind at the modules' height on a roof, from the wind at 10 m.
+
+    The power law of :func:`pvlib.atmosphere.windspeed_powerlaw` from
+    :data:`WIND_REFERENCE_HEIGHT` to :data:`ROOF_MODULE_HEIGHT`, with the exponent of
+    built-up areas (:data:`WIND_SHEAR_EXPONENT`).
+
+    Parameters
+    ----------
+    wind_speed : array_like
+        Wind speed at 10 m. [m s-1]
+
+    Returns
+    -------
+    numpy.ndarray
+        [m s-1]
+
+    >>> float(wind_at_module_height(5.0).round(3))
+    4.203
+    """
+    return np.asarray(
+        pvlib.atmosphere.windspeed_powerlaw(
+            np.asarray(wind_speed, dtype=np.float64),
+            WIND_REFERENCE_HEIGHT,
+            ROOF_MODULE_HEIGHT,
+            exponent=WIND_SHEAR_EXPONENT,
+        ),
+        dtype=np.float64,
+    )
+
+
+def incidence_modifier(surface_tilt: ArrayLike) -> IncidenceModifier:
+    """The modules' Martin-Ruiz incidence-angle modifier on planes of given tilts.
+
+    Parameters
+    ----------
+    surface_tilt : array_like
+        (n,) tilt of the module planes. [°]
+
+    Returns
+    -------
+    solar.irradiance.IncidenceModifier
+        The beam modifier sampled on cos(aoi) (:data:`IAM_SAMPLES`), and the sky, horizon
+        band and ground modifiers of each plane (:func:`pvlib.iam.marion_diffuse`,
+        interpolated in a table by :data:`DIFFUSE_IAM_STEP`).
+
+    Examples
+    --------
+    >>> iam = incidence_modifier([35.0])
+    >>> float(iam.beam[-1]), float(iam.beam[0])
+    (1.0, 0.0)
+    >>> round(float(iam.sky[0]), 4), round(float(iam.ground[0]), 4)
+    (0.9643, 0.8213)
+    """
+    tilt = np.clip(np.asarray(surface_tilt, dtype=np.float64).reshape(-1), 0.0, 90.0)
+    cos_aoi = np.linspace(0.0, 1.0, IAM_SAMPLES)
+    aoi = np.degrees(np.arccos(cos_aoi))
+    beam = pvlib.iam.martin_ruiz(aoi, a_r=MARTIN_RUIZ_AR)
+    grid, sky, horizon, ground = _diffuse_modifiers()
+    return IncidenceModifier(
+        beam=np.asarray(beam, dtype=np.float64),
+        sky=np.interp(tilt, grid, sky),
+        horizon=np.interp(tilt, grid, horizon),
+        ground=np.interp(tilt, grid, ground),
+    )
+
+
+DIFFUSE_IAM_STEP = 0.5
+"""Tilt step of the table of diffuse incidence-angle modifiers. Interpolated linearly, it
+is within 3e-4 of :func:`pvlib.iam.marion_diffuse` above 5° of tilt (within its own
+numerical noise), and within 5e-3 for the horizon band below, where that band weighs
+sin(tilt) < 0.09 of its light. [°]"""
+
+
+@functools.cache
+def _diffuse_modifiers() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Tilts 0-90° and the sky, horizon-band and ground modifiers at each, once a process.
+
+    :func:`pvlib.iam.marion_diffuse` integrates numerically, 4 ms a tilt: a build's
+    thousands of faces, each of its own tilt, read this table of 181 instead.
+    """
+    grid = np.arange(0.0, 90.0 + DIFFUSE_IAM_STEP / 2, DIFFUSE_IAM_STEP)
+    diffuse = pvlib.iam.marion_diffuse("martin_ruiz", grid, a_r=MARTIN_RUIZ_AR)
+    return (
+        grid,
+        np.asarray(diffuse["sky"], dtype=np.float64),
+        np.asarray(diffuse["horizon"], dtype=np.float64),
+        np.asarray(diffuse["ground"], dtype=np.float64),
+    )
+
+
+def dc_power(
+    effective_irradiance: ArrayLike, temp_module: ArrayLike, pdc0: ArrayLike, module: Module
+) -> np.ndarray:
+    """DC power of modules by the Huld model, with the module's temperature coefficient.
+
+    :func:`pvlib.pvarray.huld` with the coefficients :data:`HULD_K` of recent crystalline
+    silicon modules, k3 being the module's ``gamma_pdc``:
+    ``P = G' · pdc0 · (1 + k1 ln G' + k2 ln² G' + T' (γ + k4 ln G' + k5 ln² G') + k6 T'²)``,
+    ``G' = G / 1000``, ``T' = T - 25``.
+
+    Parameters
+    ----------
+    effective_irradiance : array_like
+        Irradiance reaching the cells. [W m-2]
+    temp_module : array_like
+        [°C]
+    pdc0 : array_like
+        Nameplate power, broadcast against the other two. [W]
+    module : Module
+
+    Returns
+    -------
+    numpy.ndarray
+        [W], never negative: the logarithms turn the model's power negative below about
+        0.3 W m-2, where a module produces nothing.
+
+    Examples
+    --------
+    At 200 W m-2 and 25 °C a module keeps 96.8 % of its nameplate efficiency:
+
+    >>> m = Module("m", 1.722, 1.134, 425.0, -0.003)
+    >>> round(float(dc_power(200.0, 25.0, 1000.0, m)), 2)
+    193.66
+    """
+    k = (HULD_K[0], HULD_K[1], module.gamma_pdc, *HULD_K[3:])
+    irradiance = np.asarray(effective_irradiance, dtype=np.float64)
+    # Huld's k are relative to the nameplate power here: P = G' · pdc0 · (1 + Σ k ...).
+    relative = pvlib.pvarray.huld(irradiance, np.asarray(temp_module, dtype=np.float64), 1.0, k=k)
+    return np.maximum(np.asarray(pdc0, dtype=np.float64) * relative, 0.0)
+
+
 def production(
     poa_global: ArrayLike,
     temp_air: ArrayLike,
@@ -349,27 +591,33 @@ def production(
     kwc: ArrayLike,
     *,
     module: Module,
+    effective_irradiance: ArrayLike | None = None,
     system_losses: float = SYSTEM_LOSSES,
     dc_ac_ratio: float = 1.1,
 ) -> np.ndarray:
-    """Hourly AC energy of PV systems, one per face.
+    """Hourly AC energy of PV systems mounted close to roofs, one per face.
 
     Parameters
     ----------
     poa_global : array_like
-        (n_faces, n_hours) plane-of-array irradiance. [W m-2]
+        (n_faces, n_hours) plane-of-array irradiance, which heats the modules. [W m-2]
     temp_air : array_like
         (n_hours,) air temperature. [°C]
     wind_speed : array_like
-        (n_hours,) wind speed, at 10 m for PVGIS (the height the Faiman defaults were
-        fitted at is lower, so the cooling is slightly overstated). [m s-1]
+        (n_hours,) wind speed at 10 m, PVGIS's ``WS10m``; brought down to the modules'
+        height by :func:`wind_at_module_height`. [m s-1]
     kwc : array_like
         (n_faces,) installed peak power. [kWc]
     module : Module
         Gives ``gamma_pdc``, ``u0`` and ``u1``.
+    effective_irradiance : array_like, optional
+        (n_faces, n_hours) irradiance reaching the cells through the glass
+        (``poa_effective`` of :func:`solar.irradiance.poa_irradiance` with
+        :func:`incidence_modifier`); ``poa_global`` when None, for modules without
+        reflection losses. [W m-2]
     system_losses : float, default SYSTEM_LOSSES
-        DC losses between the modules and the inverter (:data:`SYSTEM_LOSS_BREAKDOWN`).
-        [unitless]
+        Losses between the modules and the inverter that the model does not compute
+        (:data:`SYSTEM_LOSS_BREAKDOWN`). [unitless]
     dc_ac_ratio : float, default 1.1
         Peak DC power over the inverter's AC rating. [unitless]
 
@@ -377,14 +625,27 @@ def production(
     -------
     numpy.ndarray
         (n_faces, n_hours) float32, AC energy of each hour. [kWh]
+
+    Notes
+    -----
+    The Huld model takes the module temperature, which Faiman's model gives (IEC 61853-2
+    does not tell it from the cell temperature).
     """
     poa = np.asarray(poa_global, dtype=np.float32)
     if poa.ndim == 1:
         poa = poa[None, :]
+    effective = (
+        poa if effective_irradiance is None else np.asarray(effective_irradiance, np.float32)
+    )
+    if effective.ndim == 1:
+        effective = effective[None, :]
     temp = np.asarray(temp_air, dtype=np.float64)
-    wind = np.asarray(wind_speed, dtype=np.float64)
+    # Faiman's coefficients are for the wind at the modules' height.
+    wind = wind_at_module_height(wind_speed)
     peak = np.asarray(kwc, dtype=np.float64).reshape(-1)
     n, n_hours = poa.shape
+    if effective.shape != poa.shape:
+        raise ValueError(f"effective_irradiance has shape {effective.shape}, not {poa.shape}")
     if temp.shape != (n_hours,) or wind.shape != (n_hours,):
         raise ValueError(f"temp_air and wind_speed must have {n_hours} hours")
     if peak.shape != (n,):
@@ -402,10 +663,10 @@ def production(
     for start in range(0, rows.size, _PRODUCTION_BLOCK):
         block = rows[start : start + _PRODUCTION_BLOCK]
         irradiance = poa[np.ix_(block, lit)].astype(np.float64)
+        reaching = effective[np.ix_(block, lit)].astype(np.float64)
         pdc0 = 1000.0 * peak[block, None]
-        temp_cell = pvlib.temperature.faiman(irradiance, temp, wind, module.u0, module.u1)
-        pdc = pvlib.pvsystem.pvwatts_dc(irradiance, temp_cell, pdc0, module.gamma_pdc)
-        pdc *= 1.0 - system_losses
+        temp_module = pvlib.temperature.faiman(irradiance, temp, wind, module.u0, module.u1)
+        pdc = dc_power(reaching, temp_module, pdc0, module) * (1.0 - system_losses)
         # pvwatts' pdc0 is the inverter's DC input at its AC rating pdc0_array / dc_ac_ratio.
         pac = pvlib.inverter.pvwatts(
             pdc, pdc0 / dc_ac_ratio / INVERTER_EFFICIENCY, eta_inv_nom=INVERTER_EFFICIENCY
@@ -425,8 +686,10 @@ def suitability(relative_irradiation: float) -> str:
     Parameters
     ----------
     relative_irradiation : float
-        Annual irradiation of the face over that of the best orientation at the site
-        (see :data:`SUITABILITY_CLASSES`). [unitless]
+        Annual irradiation of the roof's own plane (the horizontal for a flat roof, not its
+        racked modules'), shading included, over that of the best plane at the site (see
+        :data:`SUITABILITY_CLASSES`): the class says how much sun the roof gets, whatever
+        the modules on it. [unitless]
 
     Returns
     -------
@@ -439,10 +702,7 @@ def suitability(relative_irradiation: float) -> str:
     >>> suitability(0.95), suitability(0.85), suitability(0.7), suitability(0.5)
     ('excellent', 'good', 'fair', 'poor')
     """
-    for name, lower in SUITABILITY_CLASSES:
-        if relative_irradiation >= lower:
-            return name
-    return SUITABILITY_CLASSES[-1][0]
+    return legend.classify(relative_irradiation)
 
 
 def suitability_array(relative_irradiation: ArrayLike) -> np.ndarray:
@@ -453,12 +713,7 @@ def suitability_array(relative_irradiation: ArrayLike) -> np.ndarray:
     >>> suitability_array([0.95, 0.85, 0.75, 0.65]).tolist()
     ['excellent', 'good', 'fair', 'poor']
     """
-    values = np.asarray(relative_irradiation, dtype=np.float64)
-    names = [name for name, _ in SUITABILITY_CLASSES]
-    bounds = [lower for _, lower in SUITABILITY_CLASSES[:-1]]
-    # NaN compares false everywhere and falls through to the last class, as in suitability().
-    choice = np.select([values >= b for b in bounds], names[:-1], default=names[-1])
-    return choice.astype(object)
+    return legend.classify_array(relative_irradiation)
 
 
 def _edges(

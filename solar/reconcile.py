@@ -37,10 +37,27 @@ Vegetation-class pixels are never raised. With a DSM alone a crown beside a hous
 may draw the house's footprint towards it when the crown is free of other footprints;
 the gain and bracketing conditions above keep the footprints that already lie on their
 roofs in place.
+
+3. Buildings with no footprint. :func:`unclaimed_buildings` finds the roofs that no
+   footprint holds: a house built since the footprints were drawn. Its candidates are the
+   pixels at least :data:`UNCLAIMED_MIN_HEIGHT` above the ground, of the LAS building
+   class when the surface has it, else neither vegetation nor rough like a crown
+   (:func:`solar.roofs.canopy`), and farther than :data:`CLAIM_MARGIN` from every
+   footprint of the window (:data:`MAX_SHIFT` from those of other tiles, which were not
+   co-registered here). An opening by :data:`OPENING_WIDTH` cuts walls, fences and hedges
+   from them; the connected regions of at least :data:`UNCLAIMED_MIN_AREA` become
+   footprints, traced from their pixels, and those that their roof faces do not cover
+   with a few large planes are dropped (:func:`planar_enough`): a crown too smooth for
+   the texture test. A region is kept by the tile whose core holds its
+   centre, so that tiles sharing it in their halos add it once; one that reaches the edge
+   of the window, wider than the halo, is left out. Its id, ``LIDAR-<x>-<y>``, is the
+   region's centre rounded to the metre in the surface's CRS: the same survey gives the
+   same id at every build.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,11 +66,12 @@ import numpy as np
 import shapely
 from affine import Affine
 from numba import njit
-from rasterio.features import rasterize
+from rasterio.features import rasterize, shapes
 from scipy import ndimage
 
 from solar.footprints import Footprint
-from solar.roofs import MIN_ROOF_HEIGHT
+from solar.geometry import polygonal_part
+from solar.roofs import MIN_ROOF_HEIGHT, RoofFace, canopy
 from solar.surface import Surface
 
 LOW_HEIGHT = 1.0
@@ -72,11 +90,27 @@ GROUND_WINDOW = 50.0
 """Side of the square of the ground's morphological opening, wider than a house. [m]"""
 RING_WIDTH = 3.0
 """Width of the surroundings of a footprint compared with it before calling it absent. [m]"""
+UNCLAIMED_MIN_HEIGHT = 2.5
+"""Height above the ground of a roof that no footprint holds, above garden sheds and
+hedges. [m]"""
+UNCLAIMED_MIN_AREA = 20.0
+"""Smallest plan area of a building found without a footprint. [m²]"""
+CLAIM_MARGIN = 1.0
+"""Distance from a footprint within which raised pixels are its own: eaves overhang the
+walls that footprints trace. [m]"""
+UNCLAIMED_MIN_PLANAR_SHARE = 0.6
+"""Share of a building found without a footprint that its roof faces must cover: a roof is
+a few planes, a crown too smooth for the texture test a dome that no plane covers. [-]"""
+UNCLAIMED_MIN_MEAN_FACE = 8.0
+"""Mean plan area of the faces of a building found without a footprint: a dome is cut into
+many small facets (a 6 m crown into five of 4 m²), a roof into a few large planes. [m²]"""
+OPENING_WIDTH = 1.5
+"""Side of the square opening that cuts walls, fences and hedges from the raised pixels. [m]"""
 _RING_PERCENTILE = 5.0  # streets and gardens are the lowest pixels around a building
 _MIN_GROUND_CELLS = 10  # fewer ground-class cells and the class is not trusted
 _SUBSTEPS = 4  # the sub-pixel search steps by a quarter pixel, 0.125 m at 0.5 m
 
-STATUSES = ("ok", "shifted", "absent")
+STATUSES = ("ok", "shifted", "absent", "lidar_only")
 """What :func:`check_footprints` says of a footprint."""
 
 
@@ -88,8 +122,9 @@ class FootprintCheck:
     ----------
     building_id : str
     status : str
-        ``ok``, ``shifted`` (moved onto its roof by ``shift``) or ``absent`` (over bare
-        ground: no face).
+        ``ok``, ``shifted`` (moved onto its roof by ``shift``), ``absent`` (over bare
+        ground: no face) or ``lidar_only`` (found by :func:`unclaimed_buildings`, with no
+        footprint in the source).
     shift : tuple of float
         (dx, dy) applied to the footprint, east and north; (0, 0) unless shifted. [m]
     """
@@ -136,7 +171,9 @@ def ground_height(surface: Surface) -> np.ndarray:
     return ndimage.maximum_filter(ndimage.minimum_filter(z, size=size), size=size)
 
 
-def check_footprints(surface: Surface, footprints: Sequence[Footprint]) -> list[FootprintCheck]:
+def check_footprints(
+    surface: Surface, footprints: Sequence[Footprint], *, ground: np.ndarray | None = None
+) -> list[FootprintCheck]:
     """Co-register each footprint with the surface model and tell those over bare ground.
 
     See the module docstring for the method. The footprints are rasterised together, each
@@ -149,6 +186,8 @@ def check_footprints(surface: Surface, footprints: Sequence[Footprint]) -> list[
         The tile's window, halo included.
     footprints : sequence of Footprint
         In the surface's CRS.
+    ground : numpy.ndarray, optional
+        :func:`ground_height` of the surface, when already known. [m]
 
     Returns
     -------
@@ -158,7 +197,7 @@ def check_footprints(surface: Surface, footprints: Sequence[Footprint]) -> list[
     if not footprints:
         return []
     res = surface.resolution
-    height = surface.elevation - ground_height(surface)
+    height = surface.elevation - (ground_height(surface) if ground is None else ground)
     raised = height >= MIN_ROOF_HEIGHT
     if surface.vegetation is not None:
         raised &= ~surface.vegetation
@@ -225,9 +264,157 @@ def reconciled(
             continue
         if check.status == "shifted":
             dx, dy = check.shift
-            fp = Footprint(fp.building_id, shapely.affinity.translate(fp.geometry, dx, dy))
+            fp = dataclasses.replace(
+                fp,
+                geometry=shapely.affinity.translate(fp.geometry, dx, dy),
+                parts=tuple(
+                    dataclasses.replace(p, geometry=shapely.affinity.translate(p.geometry, dx, dy))
+                    for p in fp.parts
+                ),
+            )
         out.append(fp)
     return out
+
+
+def unclaimed_buildings(
+    surface: Surface,
+    footprints: Sequence[Footprint],
+    core: tuple[float, float, float, float],
+    *,
+    neighbours: Sequence[Footprint] = (),
+    ground: np.ndarray | None = None,
+) -> list[Footprint]:
+    """Buildings of the surface model that no footprint holds, as traced footprints.
+
+    See the module docstring (3.) for the method.
+
+    Parameters
+    ----------
+    surface : Surface
+        The tile's window, halo included.
+    footprints : sequence of Footprint
+        The tile's own footprints, reconciled (:func:`reconciled`).
+    core : tuple of float
+        (xmin, ymin, xmax, ymax) of the tile's core: a region is kept when its centre lies
+        in it, west and south edges included. [m]
+    neighbours : sequence of Footprint
+        Footprints of other tiles that reach into the window.
+    ground : numpy.ndarray, optional
+        :func:`ground_height` of the surface, when already known. [m]
+
+    Returns
+    -------
+    list of Footprint
+        Ids ``LIDAR-<x>-<y>``, by increasing id.
+
+    Examples
+    --------
+    A 6 m × 5 m house 6 m high, and no footprint:
+
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> z = np.full((120, 120), 30.0, np.float32)
+    >>> z[50:60, 40:52] += 6.0
+    >>> s = Surface(z, Affine(0.5, 0, 1000.0, 0, -0.5, 2060.0), CRS.from_epsg(2154))
+    >>> (found,) = unclaimed_buildings(s, [], s.bounds)
+    >>> found.building_id, found.geometry.area
+    ('LIDAR-1023-2032', 30.0)
+    >>> unclaimed_buildings(s, [found], s.bounds)
+    []
+    """
+    res = surface.resolution
+    z = surface.elevation
+    height = z - (ground_height(surface) if ground is None else ground)
+    claimed = _near(surface, footprints, CLAIM_MARGIN) | _near(surface, neighbours, MAX_SHIFT)
+    candidates = (height >= UNCLAIMED_MIN_HEIGHT) & ~claimed
+    if surface.building is not None and surface.building.any():
+        candidates &= surface.building
+    elif surface.vegetation is not None:
+        candidates &= ~surface.vegetation
+    elif candidates.any():
+        # the texture of the unclaimed pixels only: the footprints' roofs are most of a town
+        candidates &= ~canopy(z.astype(np.float64), candidates, res)
+    width = max(3, math.ceil(OPENING_WIDTH / res))
+    candidates = ndimage.binary_opening(candidates, structure=np.ones((width, width), bool))
+    labels, n = ndimage.label(candidates)
+    if n == 0:
+        return []
+    index = np.arange(1, n + 1)
+    counts = ndimage.sum_labels(np.ones_like(labels), labels, index)
+    centres = ndimage.center_of_mass(candidates, labels, index)
+    boxes = ndimage.find_objects(labels)
+    edge = np.zeros(n + 1, bool)
+    for border in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        edge[border] = True
+    found = []
+    x0, y0, x1, y1 = core
+    for k, (row, col), count, box in zip(index, centres, counts, boxes, strict=True):
+        if count * res * res < UNCLAIMED_MIN_AREA or edge[k]:
+            continue
+        x, y = surface.transform * (col + 0.5, row + 0.5)
+        if not (x0 <= x < x1 and y0 <= y < y1):
+            continue
+        # traced within the region's own box, not over the whole tile
+        mask = labels[box] == k
+        box_transform = surface.transform * Affine.translation(box[1].start, box[0].start)
+        outline = shapely.union_all(
+            [
+                shapely.geometry.shape(geometry)
+                for geometry, _ in shapes(mask.astype(np.uint8), mask, transform=box_transform)
+            ]
+        )
+        polygon = polygonal_part(shapely.make_valid(shapely.simplify(outline, res / 2)))
+        if polygon.area >= UNCLAIMED_MIN_AREA:
+            found.append(Footprint(f"LIDAR-{x:.0f}-{y:.0f}", polygon))
+    return sorted(found, key=lambda f: f.building_id)
+
+
+def planar_enough(found: Sequence[Footprint], faces: Sequence[RoofFace]) -> list[Footprint]:
+    """The buildings found without a footprint whose faces cover enough of them.
+
+    At least :data:`UNCLAIMED_MIN_PLANAR_SHARE` of each footprint's plan area must lie in
+    its faces (:func:`solar.roofs.segment_roofs`), and their mean plan area must reach
+    :data:`UNCLAIMED_MIN_MEAN_FACE`; the others are crowns or rubble.
+
+    Examples
+    --------
+    >>> from solar.roofs import RoofFace
+    >>> house = Footprint("LIDAR-1-1", shapely.box(0, 0, 10, 8))
+    >>> half = shapely.box(0, 0, 10, 4)
+    >>> face = RoofFace("LIDAR-1-1", "LIDAR-1-1-1", 35.0, 180.0, False, (0, 0, 0),
+    ...                 np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), half, half,
+    ...                 48.8, 40.0, 0.02)
+    >>> [f.building_id for f in planar_enough([house], [face])]
+    []
+    >>> [f.building_id for f in planar_enough([house], [face, face])]
+    ['LIDAR-1-1']
+    """
+    covered: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for face in faces:
+        covered[face.building_id] = covered.get(face.building_id, 0.0) + face.polygon.area
+        count[face.building_id] = count.get(face.building_id, 0) + 1
+    return [
+        fp
+        for fp in found
+        if covered.get(fp.building_id, 0.0) >= UNCLAIMED_MIN_PLANAR_SHARE * fp.geometry.area
+        and covered[fp.building_id] >= UNCLAIMED_MIN_MEAN_FACE * count[fp.building_id]
+    ]
+
+
+def _near(surface: Surface, footprints: Sequence[Footprint], margin: float) -> np.ndarray:
+    """The cells within ``margin`` of any of the footprints."""
+    if not footprints:
+        return np.zeros(surface.shape, bool)
+    inside = rasterize(
+        (fp.geometry for fp in footprints),
+        out_shape=surface.shape,
+        transform=surface.transform,
+        dtype="uint8",
+        all_touched=True,
+    ).view(bool)
+    reach = math.ceil(margin / surface.resolution)
+    return ndimage.binary_dilation(inside, iterations=reach) if reach else inside
 
 
 def shift_summary(checks: Sequence[FootprintCheck]) -> dict[str, float | int]:
@@ -236,7 +423,7 @@ def shift_summary(checks: Sequence[FootprintCheck]) -> dict[str, float | int]:
     Examples
     --------
     >>> shift_summary([FootprintCheck("a", "shifted", (0.5, -1.0)), FootprintCheck("b", "ok")])
-    {'ok': 1, 'shifted': 1, 'absent': 0, 'median_dx_m': 0.5, 'median_dy_m': -1.0}
+    {'ok': 1, 'shifted': 1, 'absent': 0, 'lidar_only': 0, 'median_dx_m': 0.5, 'median_dy_m': -1.0}
     """
     summary: dict[str, float | int] = {s: sum(c.status == s for c in checks) for s in STATUSES}
     shifts = np.array([c.shift for c in checks if c.status == "shifted"]).reshape(-1, 2)

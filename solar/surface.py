@@ -95,6 +95,16 @@ LAS_DROPPED_CLASSES = (7, 18, 65)
 LAS 1.4 R15 specification, table 17, and IGN's artefact class (65) from the LiDAR HD
 classification (IGN, "Descriptif de contenu des nuages de points LiDAR HD", 2022)."""
 
+NODATA_BELOW = -1000.0
+"""Elevations below this are fill values, nodata whatever the file's metadata says: the
+lowest land on Earth is the Dead Sea shore at -430 m, and GIS exports write -9999,
+-99999, -32768 or the float32 minimum (-3.4028235e38) in cells without data. [m]"""
+
+SQUARE_TOLERANCE = 1e-3
+"""Largest relative difference between a pixel's width and height that is taken as square.
+Such grids (often 0.5 m pixels written with a rounded transform) are resampled by nearest
+neighbour onto square pixels of the mean size: cells move by at most half a pixel. [unitless]"""
+
 LAS_GROUND_CLASSES = (2,)
 LAS_VEGETATION_CLASSES = (3, 4, 5)
 LAS_BUILDING_CLASSES = (6,)
@@ -255,11 +265,15 @@ def read_dsm(
     neighbour, the first file wins where files overlap). The main case is IGN's "MNS LiDAR HD"
     at 0.5 m in EPSG:2154.
 
+    Nodata cells are those of each file's mask (its nodata value, the float32 minimum
+    included), NaN, and any value below :data:`NODATA_BELOW` (fill values written without
+    metadata).
+
     Parameters
     ----------
     paths : sequence of path-like
         One or more single-band rasters readable by GDAL, in one projected CRS in metres,
-        with square, north-up pixels of one size.
+        with square (within :data:`SQUARE_TOLERANCE`), north-up pixels of one size.
     fill_holes : bool, default True
         Fill the nodata cells with :func:`fill_nodata`. When False they stay NaN.
     bounds : tuple of float, optional
@@ -294,9 +308,18 @@ def read_dsm(
             sources = tuple(d.name for d in datasets) or sources
             if not datasets:
                 raise InputError(f"no DSM file covers {window}", source=", ".join(sources))
+        pixel = _pixel_size(first)
         try:
+            # nodata=NaN: with the files' own nodata, merge() cannot represent the float32
+            # minimum and fills the whole grid with zeros; each file's mask still applies.
             merged, transform = merge(
-                datasets, bounds=window, indexes=[1], dtype="float32", masked=True
+                datasets,
+                bounds=window,
+                res=(pixel, pixel),
+                indexes=[1],
+                dtype="float32",
+                masked=True,
+                nodata=np.nan,
             )
         except RasterioIOError as exc:
             # merge() does not say which file failed: read each again to find it.
@@ -304,7 +327,8 @@ def read_dsm(
                 _check_readable(dataset, source)
             raise InputError(f"cannot merge the rasters: {exc}", source=", ".join(sources)) from exc
     band = np.ma.getdata(merged[0]).astype(np.float32, copy=True)
-    band[np.ma.getmaskarray(merged[0]) | ~np.isfinite(band)] = np.nan
+    with np.errstate(invalid="ignore"):
+        band[np.ma.getmaskarray(merged[0]) | ~(band >= NODATA_BELOW)] = np.nan
     if not np.isfinite(band).any():
         raise InputError("every cell is nodata", source=", ".join(sources))
     filled_cells = 0
@@ -341,7 +365,7 @@ def dsm_extent(
         datasets = [stack.enter_context(_open_raster(source)) for source in sources]
         crs = _check_mosaic(sources, datasets)
         boxes = np.array([tuple(d.bounds) for d in datasets])
-        resolution = float(datasets[0].res[0])
+        resolution = _pixel_size(datasets[0])
     bounds = (
         float(boxes[:, 0].min()),
         float(boxes[:, 1].min()),
@@ -363,13 +387,18 @@ def _check_mosaic(sources: Sequence[str], datasets: Sequence[DatasetReader]) -> 
                 f"of {sources[0]}: reproject the files to one CRS",
                 source=source,
             )
-        if not math.isclose(dataset.res[0], first.res[0], rel_tol=1e-9):
+        if not math.isclose(_pixel_size(dataset), _pixel_size(first), rel_tol=1e-9):
             raise InputError(
-                f"pixel size {dataset.res[0]} m differs from {first.res[0]} m "
+                f"pixel size {_pixel_size(dataset)} m differs from {_pixel_size(first)} m "
                 f"of {sources[0]}: resample the files to one resolution",
                 source=source,
             )
     return crs
+
+
+def _pixel_size(dataset: DatasetReader) -> float:
+    """The mean of the pixel's width and height, square within :data:`SQUARE_TOLERANCE`. [m]"""
+    return float((dataset.transform.a - dataset.transform.e) / 2.0)
 
 
 def _snap(
@@ -406,9 +435,10 @@ def _check_grid(dataset: DatasetReader, source: str) -> None:
             f"rotated or flipped grid (transform {tuple(t)[:6]}): a north-up grid is needed",
             source=source,
         )
-    if not math.isclose(t.a, -t.e, rel_tol=1e-9):
+    if not math.isclose(t.a, -t.e, rel_tol=SQUARE_TOLERANCE):
         raise InputError(
-            f"non-square pixels ({t.a} m × {-t.e} m): square pixels are needed",
+            f"non-square pixels ({t.a} m × {-t.e} m): square pixels (within "
+            f"{SQUARE_TOLERANCE:.1%}) are needed",
             source=source,
         )
 
@@ -709,6 +739,54 @@ class DsmSource:
     def read(self, bounds: tuple[float, float, float, float]) -> Surface:
         """The merged, hole-filled surface inside ``bounds``."""
         return read_dsm(self.paths, bounds=bounds)
+
+    def check_covers(self, xy: np.ndarray) -> None:
+        """Raise unless the files hold an elevation at one of the points at least.
+
+        A build whose footprints all lie on nodata would end with no roof and no error.
+        The points are the footprints' interior points, one per footprint; each is read
+        alone (one pixel), so that checking a territory costs no more than a few thousand
+        reads.
+
+        Parameters
+        ----------
+        xy : numpy.ndarray
+            (n, 2) points in the files' CRS. [m]
+
+        Raises
+        ------
+        InputError
+            With ``source`` the files under the points: no point falls on a valid cell
+            (the files' nodata, NaN, or below :data:`NODATA_BELOW`).
+        """
+        points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        if not len(points):
+            return
+        under: list[str] = []
+        for source in self.paths:
+            with _open_raster(source) as dataset:
+                left, bottom, right, top = dataset.bounds
+                inside = points[
+                    (points[:, 0] >= left)
+                    & (points[:, 0] < right)
+                    & (points[:, 1] > bottom)
+                    & (points[:, 1] <= top)
+                ]
+                if not len(inside):
+                    continue
+                under.append(source)
+                values = np.ma.concatenate(list(dataset.sample(inside, indexes=1, masked=True)))
+                data = np.ma.getdata(values).astype(np.float64)
+                with np.errstate(invalid="ignore"):
+                    valid = ~np.ma.getmaskarray(values) & (data >= NODATA_BELOW)
+                if valid.any():
+                    return
+        raise InputError(
+            f"no elevation where the footprints lie: all {len(points)} footprints fall on "
+            "nodata cells (the file's nodata value, NaN or fill values below "
+            f"{NODATA_BELOW:g} m)",
+            source=", ".join(under or self.paths),
+        )
 
 
 @dataclass(frozen=True)

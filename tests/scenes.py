@@ -467,3 +467,48 @@ def gable_with_casters(
         TrueFace(tilt, 0.0, area, frame.world(length / 4, -half / 2)),
     )
     return Scene(surface, footprint, faces)
+
+
+def terrace(
+    houses: int = 6,
+    *,
+    house_width: float = 6.0,
+    depth: float = 8.0,
+    tilt: float = 35.0,
+    eave_height: float = 6.0,
+    tree: tuple[float, float] | None = (3.0, 3.0),
+    seed: int = 1,
+) -> Scene:
+    """A row of terraced houses under one gable roof, drawn as one footprint (corons).
+
+    The ridge runs east–west: the first face of every house faces south, the second north.
+    ``tree`` (radius, rise above the ridge) stands in the garden 3 m south of the
+    westernmost house's eave, and shades its south face. The true faces are those of the
+    whole row; each house holds a ``house_width`` slice of both.
+    """
+    frame = _Frame(180.0)
+    slope = math.tan(math.radians(tilt))
+    half = depth / 2
+    ridge = eave_height + half * slope
+
+    def roof(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        _, t = frame.local(x, y)
+        return eave_height + (half - np.abs(t)) * slope
+
+    length = houses * house_width
+    shaped = _with_boxes(roof, frame, [])
+    if tree is not None:
+        west = -length / 2 + house_width / 2
+        # s runs west along the ridge for a south-facing frame: the west end is at s = +L/2
+        centre = frame.world(-west, half + 3.0 + tree[0] / 2)
+        shaped = _with_tree(shaped, centre, tree, ridge, leaves=0.3)
+    footprint = frame.rectangle(-length / 2, length / 2, -half, half)
+    surface, fp = _render(
+        footprint, shaped, noise=NOISE, seed=seed, classes=False, building_id="row"
+    )
+    area = length * half / math.cos(math.radians(tilt))
+    faces = (
+        TrueFace(tilt, 180.0, area, frame.world(0.0, half / 2)),
+        TrueFace(tilt, 0.0, area, frame.world(0.0, -half / 2)),
+    )
+    return Scene(surface, fp, faces)

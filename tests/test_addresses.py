@@ -353,3 +353,48 @@ def test_edit_distance(a: str, b: str, distance: int) -> None:
     assert edit_distance(a, b, distance) == distance
     if distance:
         assert edit_distance(a, b, distance - 1) == distance  # bound + 1
+
+
+def test_read_ban_streams_a_gzipped_department_keeping_the_bounds(tmp_path: Path) -> None:
+    """A gzipped file read line by line: only the addresses inside the bounds are kept,
+    and a row far away is checked for its coordinates only."""
+    rows = [HEADER]
+    # a grid of points 0.01° apart around 3° E, 46.5° N, where Lambert-93 is (700000, 6600000)
+    for i in range(-20, 21):
+        for j in range(-20, 21):
+            rows.append(
+                ban_row(
+                    id=f"62498_{i + 20:02d}{j + 20:02d}",
+                    numero="1",
+                    nom_voie="Rue",
+                    code_postal="62300",
+                    code_insee="62498",
+                    nom_commune="Lens",
+                    lon=f"{3.0 + 0.01 * i:.2f}",
+                    lat=f"{46.5 + 0.01 * j:.2f}",
+                )
+            )
+    # far away, with a number that does not parse and an id seen already: never looked at
+    rows.append(ban_row(id="62498_0000", numero="x", lon="2.0", lat="50.0"))
+    path = tmp_path / "adresses-62.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as stream:
+        stream.write("\n".join(rows) + "\n")
+    bounds = (699_000.0, 6_599_000.0, 701_500.0, 6_601_500.0)
+    kept = read_ban(path, target_crs="EPSG:2154", bounds=bounds)
+    everything = read_ban_without_the_far_row(path)
+    inside = [
+        a.address_id
+        for a in everything
+        if bounds[0] <= a.x <= bounds[2] and bounds[1] <= a.y <= bounds[3]
+    ]
+    assert 0 < len(kept) < len(everything)
+    assert [a.address_id for a in kept] == inside
+    assert read_ban(path, target_crs="EPSG:2154", bounds=(0.0, 0.0, 1.0, 1.0)) == ()
+
+
+def read_ban_without_the_far_row(path: Path) -> tuple[Address, ...]:
+    """Every address of the file but its last, bad row, read without bounds."""
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    plain = path.with_name("all.csv")
+    plain.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    return read_ban(plain, target_crs="EPSG:2154")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from dataclasses import replace
@@ -15,10 +16,21 @@ from numpy.testing import assert_allclose
 from rasterio.crs import CRS
 
 from solar import cadastre
+from solar.cadastre import BuildingRecord, FaceRecord
 from solar.errors import InputError, NotFound
 
 LAMBERT93 = CRS.from_epsg(2154)
 X0, Y0 = 686_000.0, 7_032_000.0  # Lens, Lambert-93
+
+
+_DEFAULTS = {
+    record: {
+        f.name: f.default
+        for f in dataclasses.fields(record)
+        if f.name in cadastre.columns(record) and f.default is not dataclasses.MISSING
+    }
+    for record in (FaceRecord, BuildingRecord)
+}
 
 
 def _tables(n_buildings: int = 2, prefix: str = "b") -> dict:
@@ -42,6 +54,14 @@ def _tables(n_buildings: int = 2, prefix: str = "b") -> dict:
             "suitability": np.array(["excellent"] * n_buildings, dtype=object),
             "footprint_check": np.array(["ok"] * n_buildings, dtype=object),
             "footprint_shift_m": np.full(n_buildings, np.nan),
+            "production_p10_kwh_yr": np.full(n_buildings, 4700.0),
+            "production_p50_kwh_yr": np.full(n_buildings, 5150.0),
+            "production_p90_kwh_yr": np.full(n_buildings, 5600.0),
+            # BD TOPO's description of the buildings, absent here
+            "usage_1": np.full(n_buildings, None, dtype=object),
+            "nature": np.full(n_buildings, None, dtype=object),
+            "hauteur": np.full(n_buildings, np.nan),
+            "nombre_de_logements": np.full(n_buildings, None, dtype=object),
         },
         "MultiPolygon",
     )
@@ -66,7 +86,13 @@ def _tables(n_buildings: int = 2, prefix: str = "b") -> dict:
                 "production_kwh_yr": 5200.0,
                 "specific_yield_kwh_kwc": 1019.6,
                 "suitability": "excellent",
+                "production_p10_kwh_yr": 4700.0,
+                "production_p50_kwh_yr": 5150.0,
+                "production_p90_kwh_yr": 5600.0,
+                "part_id": None,
             }
+            # the columns this fixture leaves to the record's defaults
+            row.update({k: v for k, v in _DEFAULTS[FaceRecord].items() if k not in row})
             for key, value in row.items():
                 face_fields[key].append(value)
     faces = cadastre.GeoTable(
@@ -99,6 +125,7 @@ def _tables(n_buildings: int = 2, prefix: str = "b") -> dict:
             "code_insee": np.array(["62498"] * 2, dtype=object),
             "nom_commune": np.array(["Lens"] * 2, dtype=object),
             "building_id": np.array([building_ids[0], None], dtype=object),
+            "part_id": np.array([None, None], dtype=object),
         },
         "Point",
     )

@@ -322,7 +322,9 @@ def test_the_image_serves_as_its_unprivileged_user() -> None:
         )
         files = where.stdout.split()
         assert len(files) == 2 and all(f.startswith(f"{image.site}/") for f in files), where
-        cadastre = _write(root / "cadastre.gpkg", _tables())
+        # where the image keeps its cadastre, the one folder the user may write: the
+        # communes' store is created beside it
+        cadastre = _write(Path(env["CADASTRE_DATA_DIR"]) / "cadastre.gpkg", _tables())
         cadastre.chmod(0o644)
         command = [python, "-s", str(image.site / "bin" / "cadastre")]
         with _serving(

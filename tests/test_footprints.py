@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -14,7 +15,13 @@ import shapely
 from rasterio.crs import CRS
 
 from solar.errors import InputError
-from solar.footprints import Footprint, FootprintSet, read_footprints, select_within
+from solar.footprints import (
+    Footprint,
+    FootprintSet,
+    GeneratedIdWarning,
+    read_footprints,
+    select_within,
+)
 from solar.resources import LIDAR_DIR
 from tests import geometries as g
 
@@ -113,10 +120,13 @@ def test_missing_id_field_names_it_and_lists_fields() -> None:
 
 
 def test_burgundy_bd_uni_shapefile() -> None:
-    fs = read_footprints(BURGUNDY_SHP, target_crs="EPSG:2154")
+    # PRESENCE is the only field: ids are derived from the geometries, with a warning.
+    with pytest.warns(GeneratedIdWarning, match="no id field") as caught:
+        fs = read_footprints(BURGUNDY_SHP, target_crs="EPSG:2154")
+    assert str(BURGUNDY_SHP) in str(caught[0].message)
     assert len(fs.footprints) == 40
-    # PRESENCE is the only field: ids are the feature ids.
-    assert [f.building_id for f in fs.footprints] == [str(i) for i in range(40)]
+    ids = [f.building_id for f in fs.footprints]
+    assert len(set(ids)) == 40 and all(i.startswith("g") and len(i) == 17 for i in ids)
     assert not any(f.geometry.has_z for f in fs.footprints)
     bounds = shapely.total_bounds([f.geometry for f in fs.footprints])
     # total_bounds as ogrinfo reports them for the file.
@@ -219,6 +229,29 @@ def test_geopackage_layers_and_target_crs_object(tmp_path: Path) -> None:
     ]
     assert fs.footprints[0].geometry.area == pytest.approx(96.0, abs=1e-6)
     assert fs.footprints[1].geometry.geom_type == "MultiPolygon"
+
+
+def test_generated_ids_are_stable(tmp_path: Path) -> None:
+    # A 10 m × 8 m box at the origin of Lambert-93, rounded to the cm and normalised, is the
+    # WKB of POLYGON ((0 0, 0 8, 10 8, 10 0, 0 0)): its id is "g" and 16 digits of SHA-256.
+    by_hand = shapely.to_wkb(shapely.from_wkt("POLYGON ((0 0, 0 8, 10 8, 10 0, 0 0))"))
+    box_id = "g" + hashlib.sha256(by_hand).hexdigest()[:16]
+    houses = [shapely.box(0, 0, 10, 8), placed(g.square), placed(g.polygon_with_hole)]
+    path = write_geojson(tmp_path / "noid.geojson", houses, [{"hauteur": 7.0}] * 3, 2154)
+    with pytest.warns(GeneratedIdWarning, match="--id-field"):
+        first = [f.building_id for f in read_footprints(path, target_crs="EPSG:2154").footprints]
+    assert first[0] == box_id
+    # The same buildings in another order, a vertex moved by 2 mm: the same ids.
+    moved = [houses[2], shapely.box(0, 0, 10.002, 8), houses[1]]
+    again = write_geojson(tmp_path / "again.geojson", moved, [{}] * 3, 2154)
+    with pytest.warns(GeneratedIdWarning):
+        second = [f.building_id for f in read_footprints(again, target_crs="EPSG:2154").footprints]
+    assert second == [first[2], first[0], first[1]]
+    # Two identical footprints: the second is told apart by its rank.
+    twice = write_geojson(tmp_path / "twice.geojson", [houses[0], houses[0]], [{}] * 2, 2154)
+    with pytest.warns(GeneratedIdWarning):
+        fs = read_footprints(twice, target_crs="EPSG:2154")
+    assert [f.building_id for f in fs.footprints] == [box_id, box_id + "-2"]
 
 
 def test_duplicate_ids_are_an_error(tmp_path: Path) -> None:

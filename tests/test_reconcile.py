@@ -110,3 +110,121 @@ def test_build_flags_the_footprints(tmp_path: Path) -> None:
     assert (checks["ok"], checks["shifted"], checks["absent"]) == (0, 1, 1)
     assert checks["median_dx_m"] == pytest.approx(-OFFSET[0], abs=0.13)
     assert checks["median_dy_m"] == pytest.approx(-OFFSET[1], abs=0.13)
+
+
+def _row_of_houses(scene: scenes.Scene, n: int) -> Surface:
+    """``n`` copies of the scene side by side, eastwards, 40 m apart (the scene's width)."""
+    s = scene.surface
+
+    def side_by_side(grid: np.ndarray | None) -> np.ndarray | None:
+        return None if grid is None else np.concatenate([grid] * n, axis=1)
+
+    return Surface(
+        side_by_side(s.elevation),
+        s.transform,
+        s.crs,
+        ground=side_by_side(s.ground),
+        vegetation=side_by_side(s.vegetation),
+        building=side_by_side(s.building),
+    )
+
+
+@pytest.mark.parametrize("classes", [False, True], ids=["dsm", "laz"])
+def test_house_with_no_footprint_is_found_with_its_faces(classes: bool) -> None:
+    scene = scenes.gable(classes=classes)
+    surface = _row_of_houses(scene, 2)  # the second house, 40 m east, has no footprint
+    (found,) = reconcile.unclaimed_buildings(surface, [scene.footprint], surface.bounds)
+    east = translated(scene.footprint.geometry, 40.0, 0.0)
+    assert found.building_id == f"LIDAR-{scenes.CENTRE[0] + 40:.0f}-{scenes.CENTRE[1]:.0f}"
+    # traced from the pixels, whose edges fall on the house's walls
+    assert shapely.symmetric_difference(found.geometry, east).area < 0.05 * east.area
+    faces = roofs.segment_roofs(surface, [found])
+    by_azimuth = {round(f.surface_azimuth or 0.0) % 360: f for f in faces}
+    for truth in scene.faces:
+        face = by_azimuth[round(truth.surface_azimuth or 0.0)]
+        assert face.area_m2 == pytest.approx(truth.area_m2, rel=0.08)
+        assert face.surface_tilt == pytest.approx(truth.surface_tilt, abs=0.5)
+
+
+@pytest.mark.parametrize("classes", [False, True], ids=["dsm", "laz"])
+def test_tree_crown_alone_is_not_a_building(classes: bool) -> None:
+    """A 5 m crown, 10 m high, with the leaves' texture, and no house under it."""
+    scene = scenes.gable(classes=classes)
+    s = scene.surface
+    x0, y0 = scenes.CENTRE
+    cols, rows = np.meshgrid(np.arange(s.shape[1]), np.arange(s.shape[0]))
+    x, y = s.transform * (cols + 0.5, rows + 0.5)
+    r2 = ((x - x0) ** 2 + (y - y0) ** 2) / 5.0**2
+    crown = r2 < 1.0
+    leaves = np.random.default_rng(3).normal(0.0, 0.3, crown.shape)
+    z = np.where(crown, scenes.GROUND + 10.0 - 3.0 * r2 + leaves, scenes.GROUND)
+    tree = Surface(
+        z.astype(np.float32),
+        s.transform,
+        s.crs,
+        ground=~crown if classes else None,
+        vegetation=crown if classes else None,
+        building=np.zeros(crown.shape, bool) if classes else None,
+    )
+    assert reconcile.unclaimed_buildings(tree, [], tree.bounds) == []
+
+
+def test_crown_over_a_footprinted_roof_adds_no_building() -> None:
+    scene = scenes.gable(tree=(3.0, 2.0), leaves=0.3)
+    assert (
+        reconcile.unclaimed_buildings(scene.surface, [scene.footprint], scene.surface.bounds) == []
+    )
+
+
+def test_unclaimed_house_belongs_to_the_tile_whose_core_holds_it() -> None:
+    scene = scenes.gable()
+    surface = _row_of_houses(scene, 2)
+    xmin, ymin, xmax, ymax = surface.bounds
+    west_core = (xmin, ymin, xmin + 40.0, ymax)
+    east_core = (xmin + 40.0, ymin, xmax, ymax)
+    assert reconcile.unclaimed_buildings(surface, [scene.footprint], west_core) == []
+    assert len(reconcile.unclaimed_buildings(surface, [scene.footprint], east_core)) == 1
+    # another tile's footprint over the house claims it, even 1.5 m off its roof
+    other = Footprint("other", translated(scene.footprint.geometry, 41.5, 0.0))
+    assert (
+        reconcile.unclaimed_buildings(surface, [scene.footprint], east_core, neighbours=[other])
+        == []
+    )
+
+
+def test_build_adds_the_house_with_no_footprint_once(tmp_path: Path) -> None:
+    """Three houses, the middle one without a footprint, on two tiles whose halos share it."""
+    scene = scenes.gable()
+    surface = _row_of_houses(scene, 3)
+    west = Footprint("west", scene.footprint.geometry)
+    east = Footprint("east", translated(scene.footprint.geometry, 80.0, 0.0))
+    summary = build.build_from_surface(
+        build.Territory(surface, [west, east], communes=None),
+        out=tmp_path / "c.gpkg",
+        options=build.BuildOptions(tile_size=60.0, halo=30.0),
+    )
+    assert summary.tiles == 2
+    assert (summary.buildings, summary.footprints_ok, summary.footprints_lidar_only) == (3, 2, 1)
+    store = Cadastre(summary.path)
+    found_id = f"LIDAR-{scenes.CENTRE[0] + 40:.0f}-{scenes.CENTRE[1]:.0f}"
+    found = store.building(found_id)
+    assert (found.footprint_check, found.footprint_shift_m, found.n_faces) == (
+        "lidar_only",
+        None,
+        2,
+    )
+    assert found.kwc == pytest.approx(store.building("west").kwc, rel=0.1)
+    assert store.provenance()["footprint_checks"]["lidar_only"] == 1
+
+
+def test_smooth_crown_beside_a_house_is_not_a_building(tmp_path: Path) -> None:
+    """A DSM alone, a crown without the leaves' texture: a dome that no few planes cover."""
+    scene = scenes.gable_with_casters(35.0, crown=(1.0, 3.0, 12.0), half_size=20.0)
+    (found,) = reconcile.unclaimed_buildings(scene.surface, [scene.footprint], scene.surface.bounds)
+    faces = roofs.segment_roofs(scene.surface, [found])
+    assert faces  # facets of the dome,
+    assert reconcile.planar_enough([found], faces) == []  # too small to be a roof
+    summary = build.build_from_surface(
+        build.Territory(scene.surface, [scene.footprint], communes=None), out=tmp_path / "c.gpkg"
+    )
+    assert (summary.buildings, summary.footprints_lidar_only) == (1, 0)

@@ -238,6 +238,21 @@ BAD_DSM = {
         lambda p: [write_tif(p / "void.tif", np.full((10, 10), -9999.0, dtype=np.float32))],
         "every cell is nodata",
     ),
+    "all_float32_minimum": (
+        lambda p: [
+            write_tif(
+                p / "void.tif", np.full((10, 10), F32_MIN, dtype=np.float32), nodata=float(F32_MIN)
+            )
+        ],
+        "every cell is nodata",
+    ),
+    "nearly_square": (
+        # 0.2 % apart, twice the tolerance
+        lambda p: [
+            write_tif(p / "rect.tif", plane(10, 10), transform=from_origin(7e5, 7e6, 0.5, 0.501))
+        ],
+        "non-square",
+    ),
 }
 
 
@@ -250,6 +265,75 @@ def test_bad_dsm_names_the_file(tmp_path: Path, case: str) -> None:
     # The last file is the one at fault in every case.
     assert str(paths[-1]) in str(excinfo.value)
     assert excinfo.value.source == str(paths[-1])
+
+
+F32_MIN = np.finfo(np.float32).min  # -3.4028235e38, the fill value of many GIS exports
+
+NODATA_CASES = {
+    # fill value written in the cells, nodata in the file's metadata
+    "float32_minimum": (F32_MIN, float(F32_MIN)),
+    "float32_minimum_without_metadata": (F32_MIN, None),
+    "minus_9999_without_metadata": (-9999.0, None),
+    "minus_99999": (-99999.0, -99999.0),
+    "nan_without_metadata": (np.nan, None),
+    "nan": (np.nan, float("nan")),
+    # a fill value the metadata names, above the floor
+    "zero_declared": (0.0, 0.0),
+}
+
+
+@pytest.mark.parametrize("case", NODATA_CASES)
+def test_nodata_from_the_metadata_nan_and_fill_values(tmp_path: Path, case: str) -> None:
+    fill, nodata = NODATA_CASES[case]
+    truth = plane(20, 30)
+    array = truth.copy()
+    array[5:12, 8:20] = fill
+    path = write_tif(tmp_path / "dsm.tif", array, nodata=nodata)
+    raw = read_dsm([path], fill_holes=False)
+    assert np.isnan(raw.elevation).sum() == 7 * 12
+    assert np.isnan(raw.elevation[5:12, 8:20]).all()
+    # the harmonic fill reproduces the plane through the hole
+    surface = read_dsm([path])
+    assert surface.filled_cells == 7 * 12
+    np.testing.assert_allclose(surface.elevation, truth, atol=1e-4)
+    # a window of the file (rows 0-9, columns 4-23) reads the same cells: rows 5-9 of the hole
+    window = read_dsm([path], fill_holes=False, bounds=(700_002.0, 6_999_995.0, 700_012.0, 7e6))
+    assert window.shape == (10, 20)
+    assert np.isnan(window.elevation).sum() == 5 * 12
+    assert np.isnan(window.elevation[5:, 4:16]).all()
+
+
+def test_pixels_within_a_tenth_of_a_percent_of_square(tmp_path: Path) -> None:
+    # 0.5 m wide, 0.50005 m high (0.01 % apart): read on square pixels of the mean size.
+    truth = plane(40, 40)
+    path = write_tif(tmp_path / "dsm.tif", truth, transform=from_origin(7e5, 7e6, 0.5, 0.50005))
+    surface = read_dsm([path])
+    assert surface.resolution == pytest.approx(0.500025, abs=1e-9)
+    assert surface.transform.e == -surface.transform.a
+    assert surface.shape == (40, 40)
+    # nearest neighbour onto a grid 0.01 % finer: every cell keeps its own value
+    np.testing.assert_allclose(surface.elevation, truth, atol=1e-6)
+    _, _, resolution = surface_module.dsm_extent([path])
+    assert resolution == pytest.approx(0.500025, abs=1e-9)
+
+
+def test_footprints_on_nodata_are_an_error_naming_the_file(tmp_path: Path) -> None:
+    # A 10 m × 10 m DSM whose east half is the float32 minimum, declared in the metadata.
+    array = plane(20, 20)
+    array[:, 10:] = F32_MIN
+    path = write_tif(tmp_path / "east_void.tif", array, nodata=float(F32_MIN))
+    other = write_tif(
+        tmp_path / "far.tif", plane(20, 20), transform=from_origin(710_000.0, 7e6, 0.5, 0.5)
+    )
+    source = surface_module.DsmSource.open([path, other])
+    east = np.array([[700_006.0, 6_999_995.0], [700_009.0, 6_999_991.0]])
+    with pytest.raises(InputError, match="no elevation where the footprints lie") as excinfo:
+        source.check_covers(east)
+    # the file under the footprints, not the other one
+    assert excinfo.value.source == str(path)
+    west = np.array([[700_002.0, 6_999_995.0]])
+    source.check_covers(np.vstack([east, west]))
+    source.check_covers(np.zeros((0, 2)))
 
 
 def test_no_dsm_file() -> None:

@@ -20,7 +20,19 @@ router = APIRouter(
 MAX_ROOFS = 5000
 
 
-@router.get("", response_model=RoofCollection, summary="Roof faces in a box (GeoJSON)")
+@router.get(
+    "",
+    response_model=RoofCollection,
+    response_class=views.GeoJSONResponse,
+    # errors stay application/json: documented as such, not under the route's media type
+    responses={
+        422: {
+            "description": "A parameter is invalid.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+    },
+    summary="Roof faces in a box (GeoJSON)",
+)
 def roofs(
     bbox: BBoxDep,
     services: ServicesDep,
@@ -28,6 +40,6 @@ def roofs(
 ) -> Response:
     """An RFC 7946 FeatureCollection of the faces in the box, with suitability,
     irradiation and kWc; `truncated` says whether the limit cut it."""
-    return views.json_response(
+    return views.geojson_response(
         views.roof_collection(services.cadastre, services.projector, bbox.as_tuple(), limit)
     )

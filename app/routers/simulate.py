@@ -4,18 +4,23 @@ Both endpoints run :func:`solar.household.project.simulate_project`; they differ
 load comes from: an Enedis standard profile described in JSON, or the resident's own
 Linky export uploaded as a file, read by :func:`app.uploads.read_form` (in memory, under a
 hard cap, never stored, never logged).
+
+Both run in the bounded pools of heavy work (:class:`app.dependencies.HeavyWork`): a
+Linky file is parsed in a separate process, a simulation in one of a few threads; the
+others wait their turn, and the address and building look-ups keep the rest of the
+thread pool, of the CPU and of the interpreter.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from app import views
-from app.dependencies import Services, ServicesDep
+from app.dependencies import HeavyDep, Services, ServicesDep
 from app.models import ErrorBody, LinkyForm, ProjectIn, SimulationRequest, SimulationResult
 from app.uploads import form_errors, read_form
+from solar import dwellings
 from solar.errors import InputError
 from solar.household.loadcurves import HouseholdOptions, LinkyCurve, read_linky, standard_profile
 from solar.household.project import simulate_project
@@ -40,14 +45,25 @@ router = APIRouter(
 )
 
 
-def _building_id(services: Services, project: ProjectIn) -> str:
-    """The building of ``building_id``, or the one under ``address_id``."""
+def _roof(services: Services, project: ProjectIn) -> tuple[str, list[str] | None]:
+    """The building of ``building_id``, or the one under ``address_id``, and its faces.
+
+    The faces are those asked for; by default, for an address on a building shared by
+    several houses, the faces worth equipping of the address's own part
+    (:mod:`solar.dwellings`), else None (the whole building's).
+    """
     if (project.building_id is None) == (project.address_id is None):
         raise InputError("give exactly one of building_id and address_id", source="building_id")
     if project.building_id is not None:
-        return project.building_id
-    _, building_id = services.address(str(project.address_id))
-    return building_id
+        return project.building_id, project.face_ids
+    address, building_id = services.address(str(project.address_id))
+    if project.face_ids is not None or address.part_id is None:
+        return building_id, project.face_ids
+    faces = services.cadastre.faces(building_id)
+    own = dwellings.equipped_faces(faces, address.part_id) or [
+        f for f in faces if f.part_id == address.part_id
+    ]
+    return building_id, [f.face_id for f in own]
 
 
 def _simulate(
@@ -58,12 +74,13 @@ def _simulate(
     spreads: Spreads,
     linky: LinkyCurve | None = None,
 ) -> Response:
+    building_id, face_ids = _roof(services, project)
     result = simulate_project(
         services.cadastre,
-        _building_id(services, project),
+        building_id,
         load,
         site=services.site,
-        face_ids=project.face_ids,
+        face_ids=face_ids,
         n_modules=project.n_modules,
         kwc=project.kwc,
         battery_kwh=project.battery_kwh,
@@ -82,7 +99,7 @@ def _simulate(
     response_model=SimulationResult,
     summary="Simulate a project with a standard load profile",
 )
-def simulate(body: SimulationRequest, services: ServicesDep) -> Response:
+async def simulate(body: SimulationRequest, services: ServicesDep, heavy: HeavyDep) -> Response:
     """A year of the roof's production against the household's consumption, hour by
     hour, and what it is worth.
 
@@ -90,6 +107,10 @@ def simulate(body: SimulationRequest, services: ServicesDep) -> Response:
     equipping, 4,500 kWh/yr on the Enedis RES1 profile, no battery, the tariffs of today,
     20 years. `n_modules` or `kwc` fills the best faces first.
     """
+    return await heavy.in_thread(_simulate_standard, services, body)
+
+
+def _simulate_standard(services: Services, body: SimulationRequest) -> Response:
     consumption = body.consumption
     load = standard_profile(
         consumption.profile,
@@ -110,8 +131,7 @@ def _read_curve(data: bytes) -> LinkyCurve:
         ) from None
 
 
-def _simulate_linky(services: Services, form: LinkyForm, project: ProjectIn) -> Response:
-    curve = _read_curve(form.file)
+def _simulate_linky(services: Services, curve: LinkyCurve, project: ProjectIn) -> Response:
     return _simulate(
         services, project, curve.hourly, spreads=Spreads.for_measured_load(), linky=curve
     )
@@ -131,7 +151,7 @@ def _simulate_linky(services: Services, form: LinkyForm, project: ProjectIn) -> 
         413: {"model": ErrorBody, "description": "The file is larger than the service accepts."}
     },
 )
-async def simulate_linky(request: Request, services: ServicesDep) -> Response:
+async def simulate_linky(request: Request, services: ServicesDep, heavy: HeavyDep) -> Response:
     """The same simulation, with the household's own consumption: the Enedis/Linky
     "courbe de charge" export (half-hourly, in W or Wh) in `file`, and the project's
     fields as form fields (`face_ids` comma-separated).
@@ -142,4 +162,5 @@ async def simulate_linky(request: Request, services: ServicesDep) -> Response:
     form = await read_form(request, LinkyForm, limit=services.settings.upload_limit_bytes)
     with form_errors():
         project = form.project()
-    return await run_in_threadpool(_simulate_linky, services, form, project)
+    curve = await heavy.in_process(_read_curve, form.file)
+    return await heavy.in_thread(_simulate_linky, services, curve, project)

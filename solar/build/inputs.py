@@ -3,18 +3,34 @@ read into memory (:class:`Territory`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import laspy
+import rasterio
+import rasterio.errors
+import shapely
+
 from solar import addresses as address_module
 from solar.addresses import Address
+from solar.cadastre import BuildingRecord
+from solar.dwellings import Parcel, read_parcels
 from solar.errors import InputError
-from solar.footprints import Footprint, footprints_from_classes, read_footprints, select_within
+from solar.footprints import (
+    Attributes,
+    Footprint,
+    footprints_from_classes,
+    read_footprints,
+    select_within,
+)
 from solar.resources import COMMUNES, DEFAULT_WEATHER
 from solar.surface import DsmSource, LazSource, Surface, SurfaceInput, rasterize_laz
 from solar.weather import Weather, read_weather
@@ -46,6 +62,10 @@ class BuildInputs:
     communes : path-like or None
         Commune polygons with an ``insee`` property; None leaves the communes to the
         addresses.
+    parcels : path-like or None
+        Cadastral parcels (Etalab ``cadastre-XX-parcelles.json``): a footprint shared by
+        several houses is split by them (:mod:`solar.dwellings`); None splits it by the
+        address points.
     """
 
     dsm: Sequence[StrPath] = ()
@@ -56,6 +76,7 @@ class BuildInputs:
     addresses: StrPath | None = None
     weather: StrPath | None = None
     communes: StrPath | None = COMMUNES
+    parcels: StrPath | None = None
 
     def __post_init__(self) -> None:
         # a frozen record: keep the file lists as tuples, whatever sequence was given
@@ -115,6 +136,9 @@ class Territory:
         What reading the footprints did; None when they were not read from a file.
     sources : Mapping[str, Any]
         Provenance of the files read (names, sizes, dates, digests).
+    parcels : sequence of solar.dwellings.Parcel or None
+        Cadastral parcels in the surface's CRS, to split shared footprints by; None splits
+        them by the address points.
     """
 
     surface: SurfaceInput
@@ -124,6 +148,7 @@ class Territory:
     communes: StrPath | None = COMMUNES
     footprint_report: FootprintReport | None = None
     sources: Mapping[str, Any] = field(default_factory=dict)
+    parcels: Sequence[Parcel] | None = None
 
 
 def read_inputs(inputs: BuildInputs, *, laz_resolution: float) -> Territory:
@@ -172,6 +197,10 @@ def read_inputs(inputs: BuildInputs, *, laz_resolution: float) -> Territory:
             "a DSM carries no building class: give the footprints", source="--buildings"
         )
     inside, outside = select_within(footprint_set, surface.bounds)
+    if isinstance(surface, DsmSource) and inside:
+        # a DSM that is nodata wherever the footprints lie would build no roof, silently
+        points = shapely.point_on_surface([f.geometry for f in inside])
+        surface.check_covers(shapely.get_coordinates(points))
     weather = read_weather(inputs.weather or DEFAULT_WEATHER)
     return Territory(
         surface=surface,
@@ -181,6 +210,7 @@ def read_inputs(inputs: BuildInputs, *, laz_resolution: float) -> Territory:
         communes=inputs.communes,
         footprint_report=FootprintReport(footprint_set.repaired, footprint_set.dropped, outside),
         sources=_sources(inputs),
+        parcels=read_parcels(inputs.parcels, target_crs=surface.crs) if inputs.parcels else None,
     )
 
 
@@ -188,13 +218,9 @@ def _addresses_on(surface: SurfaceInput, path: StrPath | None) -> tuple[Address,
     """The addresses of a BAN file that stand on the surface model."""
     if path is None:
         return ()
-    # A department's BAN file holds 700,000 addresses: keep those on the surface model.
-    xmin, ymin, xmax, ymax = surface.bounds
-    return tuple(
-        a
-        for a in address_module.read_ban(path, target_crs=surface.crs)
-        if xmin <= a.x <= xmax and ymin <= a.y <= ymax
-    )
+    # A department's BAN file holds 700,000 addresses: keep those on the surface model
+    # while reading.
+    return address_module.read_ban(path, target_crs=surface.crs, bounds=surface.bounds)
 
 
 def _sources(inputs: BuildInputs) -> dict[str, Any]:
@@ -204,6 +230,7 @@ def _sources(inputs: BuildInputs) -> dict[str, Any]:
         *inputs.laz,
         *([inputs.buildings] if inputs.buildings else []),
         *([inputs.addresses] if inputs.addresses else []),
+        *([inputs.parcels] if inputs.parcels else []),
     ]
     return {
         "sources": _file_facts(files),
@@ -212,7 +239,48 @@ def _sources(inputs: BuildInputs) -> dict[str, Any]:
         if inputs.buildings
         else "traced from LAS class 6",
         "addresses_file": Path(inputs.addresses).name if inputs.addresses else None,
+        "surface_files": [_surface_file(p) for p in (*inputs.dsm, *inputs.laz)],
     }
+
+
+LIDAR_HD_TILE = re.compile(r"LHD_[A-Z]{3}_(\d{4})_(\d{4})_")
+"""IGN LiDAR HD file names: ``LHD_FXX_0690_7025_PTS_C_LAMB93_IGN69.copc.laz`` (point
+cloud) or ``LHD_FXX_0690_7025_MNS_O_0M50_LAMB93_IGN69_2021.tif`` (DSM) name the 1 km
+tile by the kilometres of its north-west corner in Lambert-93, here ``0690_7025``."""
+
+
+def _surface_file(path: StrPath) -> dict[str, Any]:
+    """A surface file's provenance: its name, its IGN LiDAR HD tile when its name gives
+    one, and its date when the file says: the LAS header's creation date, or a
+    GeoTIFF's ``TIFFTAG_DATETIME``.
+
+    >>> _surface_file("LHD_FXX_0690_7025_PTS_C_LAMB93_IGN69.copc.laz.missing")["lidar_hd_tile"]
+    '0690_7025'
+    """
+    name = Path(path).name
+    match = LIDAR_HD_TILE.match(name)
+    return {
+        "file": name,
+        "lidar_hd_tile": f"{match[1]}_{match[2]}" if match else None,
+        "date": _file_date(Path(path)),
+    }
+
+
+def _file_date(path: Path) -> str | None:
+    """The acquisition or production date a surface file carries, ISO 8601; None without."""
+    try:
+        if path.suffix.lower() in (".laz", ".las"):
+            with laspy.open(path) as reader:
+                created = reader.header.creation_date
+            return created.isoformat() if created else None
+        with rasterio.open(path) as dataset:
+            stamp = dataset.tags().get("TIFFTAG_DATETIME")
+    except (OSError, ValueError, laspy.LaspyException, rasterio.errors.RasterioError):
+        return None
+    # TIFF writes "YYYY:MM:DD HH:MM:SS"
+    if stamp and re.fullmatch(r"\d{4}:\d{2}:\d{2} \d{2}:\d{2}:\d{2}", stamp):
+        return stamp[:10].replace(":", "-") + "T" + stamp[11:]
+    return None
 
 
 def _file_facts(paths: Iterable[StrPath]) -> list[dict[str, Any]]:
@@ -220,8 +288,7 @@ def _file_facts(paths: Iterable[StrPath]) -> list[dict[str, Any]]:
     facts = []
     for p in paths:
         path = Path(p)
-        with path.open("rb") as stream:
-            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+        digest = file_sha256(path)
         stat = path.stat()
         facts.append(
             {
@@ -232,3 +299,30 @@ def _file_facts(paths: Iterable[StrPath]) -> list[dict[str, Any]]:
             }
         )
     return facts
+
+
+def with_source_attributes(
+    buildings: Sequence[BuildingRecord], footprints: Sequence[Footprint]
+) -> list[BuildingRecord]:
+    """The buildings with the BD TOPO attributes of their footprints (usage, nature,
+    height, dwellings), where the footprint file has them."""
+    described = {f.building_id: f.attributes for f in footprints if f.attributes != Attributes()}
+    return [
+        dataclasses.replace(b, **dataclasses.asdict(described[b.building_id]))
+        if b.building_id in described
+        else b
+        for b in buildings
+    ]
+
+
+@lru_cache(maxsize=4096)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file, computed once per file version (its size and modification time)."""
+    with open(path, "rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes; a file read twice in one process is hashed once."""
+    stat = os.stat(path)
+    return _file_sha256(os.fspath(path), stat.st_size, stat.st_mtime_ns)

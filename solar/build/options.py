@@ -65,7 +65,7 @@ class BuildOptions:
 
 @dataclass(frozen=True)
 class Execution:
-    """Where the tiles run. None of it changes the output.
+    """Where the tiles run, and what is kept of them. None of it changes the output.
 
     Attributes
     ----------
@@ -74,10 +74,16 @@ class Execution:
     workers : int
         With no scheduler: 1 runs the tiles in this process, more starts a ``LocalCluster``
         with that many single-threaded worker processes.
+    keep_tiles : bool
+        Keep every tile's result beside the output (``<out>.tiles/``) after a successful
+        build, so that a later build into the same output computes again only the tiles
+        whose inputs changed (see :mod:`solar.build.run`). Otherwise the results live in
+        the work folder (``<out>.work/``) until the build succeeds.
     """
 
     scheduler: str | None = None
     workers: int = 1
+    keep_tiles: bool = False
 
     @property
     def in_process(self) -> bool:

@@ -12,9 +12,10 @@ from typing import Any
 
 import solar
 from solar import addresses as address_module
-from solar import cadastre
+from solar import cadastre, dwellings, suitability, vectortiles
 from solar.cadastre import BuildingRecord, FaceRecord, GeoTable
 from solar.errors import InputError
+from solar.footprints import Footprint
 from solar.reconcile import FootprintCheck, shift_summary
 from solar.resources import DEFAULT_WEATHER
 from solar.surface import Surface
@@ -25,12 +26,19 @@ from .aggregate import (
     communes_from_addresses,
     communes_from_polygons,
     monthly_columns,
+    with_production_bands,
 )
 from .climate import SiteClimate, site_climate
-from .inputs import BuildInputs, FootprintReport, Territory, read_inputs
+from .inputs import (
+    BuildInputs,
+    FootprintReport,
+    Territory,
+    read_inputs,
+    with_source_attributes,
+)
 from .options import BuildOptions, Execution, Progress
 from .raster import write_irradiation_raster
-from .run import run_tiles
+from .run import TileStore, needed_bytes, run_tiles
 from .tile import TileResult
 from .tiles import plan_tiles
 
@@ -54,9 +62,13 @@ class BuildSummary:
         Wall time of :func:`build_from_surface`. [s]
     stage_seconds : dict of str to float
         Wall time of the stages, summed over the tiles: ``roofs``, ``horizon``,
-        ``irradiance``, ``pv`` (see :mod:`solar.build.tile`), then ``raster`` and ``write``.
+        ``irradiance``, ``pv`` (see :mod:`solar.build.tile`), then ``raster``, ``write``
+        and ``map`` (the roofs' vector tiles and the QGIS style, :mod:`solar.vectortiles`).
         [s]
     tiles : int
+    tiles_resumed : int
+        Tiles found done in the work folder (a build that stopped) or the tile cache,
+        rather than computed (:mod:`solar.build.run`).
     filled_cells : int
         Nodata cells of the surface model filled by interpolation.
     footprints_repaired, footprints_dropped, footprints_outside
@@ -65,6 +77,8 @@ class BuildSummary:
     footprints_ok, footprints_shifted, footprints_absent : int
         Buildings whose footprint agrees with the surface model, was shifted onto its roof,
         or stands over bare ground (:mod:`solar.reconcile`).
+    footprints_lidar_only : int
+        Buildings found in the surface model with no footprint, traced from it.
     """
 
     path: Path
@@ -83,6 +97,8 @@ class BuildSummary:
     footprints_ok: int
     footprints_shifted: int
     footprints_absent: int
+    footprints_lidar_only: int = 0
+    tiles_resumed: int = 0
 
 
 def build_cadastre(
@@ -157,29 +173,41 @@ def build_from_surface(
         raise InputError("the surface model must be in a projected CRS in metres")
     if not territory.footprints:
         raise InputError("no footprint to build")
+    execution = execution or Execution()
+    # before any computation: the output can be written, and its disk has the room
+    store = TileStore.open(out, keep=execution.keep_tiles)
+    store.check_space(needed_bytes(surface, territory.footprints))
     climate = site_climate(territory.weather or read_weather(DEFAULT_WEATHER), options.module)
+    # a footprint shared by several dwellings is cut into their parts (solar.dwellings)
+    split = dwellings.split_footprints(
+        territory.footprints, territory.addresses or [], parcels=territory.parcels
+    )
     tiles = plan_tiles(
-        surface.bounds, territory.footprints, tile_size=options.tile_size, halo=options.halo
+        surface.bounds, split.footprints, tile_size=options.tile_size, halo=options.halo
     )
-    results = run_tiles(
-        surface, tiles, climate, options, execution or Execution(), progress=progress
-    )
+    tile_run = run_tiles(surface, tiles, climate, options, execution, store, progress=progress)
+    results = tile_run.results
     faces = [f for r in results for f in r.faces]
+    # the buildings the tiles found with no footprint join the source's
+    footprints = [*split.footprints, *(f for r in results for f in r.found)]
     linked = (
-        address_module.link_addresses(territory.addresses, territory.footprints)
+        address_module.link_addresses(territory.addresses, footprints)
         if territory.addresses
         else []
     )
     checks = [c for r in results for c in r.checks]
-    buildings = _buildings(territory, faces, checks, linked, climate)
+    buildings = _buildings(territory, footprints, faces, checks, linked, climate)
+    faces, buildings = with_production_bands(faces, buildings)
     address_table = (
-        address_module.address_layer(territory.addresses, linked) if territory.addresses else None
+        address_module.address_layer(territory.addresses, linked, split.address_parts)
+        if territory.addresses
+        else None
     )
 
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     raster_path = out_path.with_suffix(".irradiation.tif")
-    raster_tmp = raster_path.with_name(f".{raster_path.name}.tmp")
+    raster_tmp = store.staging(raster_path.name)
     # Cells filled in the tile windows, read one by one from files; a surface in memory
     # was filled once, when read.
     filled_cells = (
@@ -189,9 +217,9 @@ def build_from_surface(
     )
     stages = _stage_seconds(results)
     write_start = time.perf_counter()
-    write_irradiation_raster(raster_tmp, surface, results)
-    stages["raster"] = time.perf_counter() - write_start
     try:
+        write_irradiation_raster(raster_tmp, surface, results)
+        stages["raster"] = time.perf_counter() - write_start
         cadastre.write_cadastre(
             out_path,
             crs=surface.crs,
@@ -202,22 +230,34 @@ def build_from_surface(
                 [f for r in results for f in r.profiles.face_ids],
                 [b for r in results for b in r.profiles.blobs],
             ),
-            provenance=_provenance(
-                territory,
-                climate,
-                options,
-                filled_cells=filled_cells,
-                raster=raster_path.name,
-                tiles=len(tiles),
-                checks=checks,
-            ),
+            provenance={
+                **_provenance(
+                    territory,
+                    climate,
+                    options,
+                    filled_cells=filled_cells,
+                    raster=raster_path.name,
+                    tiles=len(tiles),
+                    checks=checks,
+                ),
+                **tile_run.provenance(),
+            },
             addresses=address_table,
         )
         os.replace(raster_tmp, raster_path)
         stages["write"] = time.perf_counter() - write_start - stages["raster"]
+    except OSError as exc:
+        store.failed(exc)
+        raise
     finally:
         if raster_tmp.exists():
             raster_tmp.unlink()
+    # the map's roof tiles and the QGIS style, beside the cadastre (solar.vectortiles)
+    map_start = time.perf_counter()
+    vectortiles.write_archive(out_path, progress=progress)
+    suitability.write_qgis_style(out_path)
+    stages["map"] = time.perf_counter() - map_start
+    store.finish(tiles, tile_run.keys)
     report = territory.footprint_report or FootprintReport()
     return BuildSummary(
         path=out_path,
@@ -229,6 +269,7 @@ def build_from_surface(
         seconds=time.perf_counter() - start,
         stage_seconds=stages,
         tiles=len(tiles),
+        tiles_resumed=tile_run.resumed,
         filled_cells=filled_cells,
         footprints_repaired=report.repaired,
         footprints_dropped=report.dropped,
@@ -236,23 +277,27 @@ def build_from_surface(
         footprints_ok=sum(b.footprint_check == "ok" for b in buildings),
         footprints_shifted=sum(b.footprint_check == "shifted" for b in buildings),
         footprints_absent=sum(b.footprint_check == "absent" for b in buildings),
+        footprints_lidar_only=sum(b.footprint_check == "lidar_only" for b in buildings),
     )
 
 
 def _buildings(
     territory: Territory,
+    footprints: list[Footprint],
     faces: list[FaceRecord],
     checks: list[FootprintCheck],
     linked: list[str | None],
     climate: SiteClimate,
 ) -> list[BuildingRecord]:
-    """The building records, with their communes: the polygons' over the addresses'.
+    """The building records, with their communes (the polygons' over the addresses') and
+    the attributes of their source footprints.
 
     ``linked`` holds the building of each of the territory's addresses.
     """
     buildings = building_records(
-        territory.footprints, faces, climate.optimum_kwh_m2, {c.building_id: c for c in checks}
+        footprints, faces, climate.optimum_kwh_m2, {c.building_id: c for c in checks}
     )
+    buildings = with_source_attributes(buildings, footprints)
     if territory.addresses:
         buildings = communes_from_addresses(buildings, territory.addresses, linked)
     if territory.communes is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,12 +12,29 @@ import rasterio
 from rasterio.shutil import copy as raster_copy
 from rasterio.windows import Window
 
+from solar import pv
 from solar.surface import SurfaceInput, source_grid
 
 from .tile import TileResult
 
 NODATA = -9999.0
 """Value of the cells off the roofs."""
+
+RASTER_SUFFIX = ".irradiation.tif"
+"""A cadastre's raster is ``<name>.irradiation.tif`` beside it; a cadastre merged from
+parts in other CRSs (the demo) keeps one per part, ``<name>.irradiation-<part>.tif``."""
+
+
+def irradiation_rasters(cadastre_path: str | os.PathLike[str]) -> list[Path]:
+    """The irradiation rasters of a cadastre, found beside it by name; [] when none.
+
+    >>> irradiation_rasters("no/such/folder/artois.gpkg")
+    []
+    """
+    path = Path(cadastre_path)
+    whole = path.with_suffix(RASTER_SUFFIX)
+    parts = sorted(path.parent.glob(f"{glob.escape(path.stem)}.irradiation-*.tif"))
+    return [whole, *parts] if whole.is_file() else parts
 
 
 def write_irradiation_raster(
@@ -50,8 +69,18 @@ def write_irradiation_raster(
     staging = path.with_name(f"{path.name}.staging.tif")
     try:
         with rasterio.open(staging, "w+", **profile) as dst:
-            dst.descriptions = ("annual", *(f"month_{m:02d}" for m in range(1, 13)))
-            dst.update_tags(units="kWh m-2", content="roof irradiation, shading included")
+            plane = "on the modules' plane, shading included"
+            dst.descriptions = (
+                f"annual irradiation {plane}",
+                *(f"irradiation of month {m:02d} {plane}" for m in range(1, 13)),
+            )
+            dst.update_tags(
+                units="kWh m-2",
+                content="roof irradiation, shading included",
+                plane="the modules' plane of each face: the roof's own, but racks tilted "
+                f"{pv.FLAT_MODULE_TILT:g}° facing azimuth {pv.FLAT_MODULE_AZIMUTH:g}° on flat "
+                "roofs",
+            )
             for result in results:
                 if len(result.pixel_x) == 0:
                     continue
@@ -67,7 +96,17 @@ def write_irradiation_raster(
                 block = dst.read(window=window)
                 block[:, rows - window.row_off, cols - window.col_off] = result.pixel_irradiation.T
                 dst.write(block, window=window)
-        raster_copy(staging, path, driver="COG", compress="ZSTD", level=1)
+        # overviews (averages of the roof cells, nodata left out) let a map read a
+        # zoomed-out tile from a few blocks instead of the full-resolution raster
+        raster_copy(
+            staging,
+            path,
+            driver="COG",
+            compress="ZSTD",
+            level=1,
+            overviews="AUTO",
+            overview_resampling="AVERAGE",
+        )
     finally:
         if staging.exists():
             staging.unlink()

@@ -52,6 +52,9 @@ class TileResult:
         Wall time of each stage (see the module docstring). [s]
     filled_cells : int
         Nodata cells filled in the tile's window.
+    found : list of Footprint
+        The buildings with no footprint that the tile adds, traced from the surface
+        (:func:`solar.reconcile.unclaimed_buildings`); ``checks`` ends with theirs.
     """
 
     faces: list[FaceRecord]
@@ -62,6 +65,7 @@ class TileResult:
     pixel_irradiation: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)
     filled_cells: int = 0
+    found: list[Footprint] = field(default_factory=list)
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,12 +83,16 @@ class _Irradiation:
         The block's pixels, as indices into the tile's horizons.
     pixel_kwh_m2 : numpy.ndarray
         (len(pixels), 13) annual and monthly irradiation of those pixels. [kWh m-2]
+    roof_annual_kwh_m2 : numpy.ndarray
+        (n_faces,) annual irradiation of each face's own plane, shading included: the
+        module plane's, but for a flat roof the horizontal's. [kWh m-2]
     """
 
     face_pixels: list[np.ndarray]
     poa: irradiance.PlaneOfArray
     pixels: np.ndarray
     pixel_kwh_m2: np.ndarray
+    roof_annual_kwh_m2: np.ndarray
 
     @property
     def open_annual_kwh_m2(self) -> np.ndarray:
@@ -112,7 +120,13 @@ class _Placement:
 
 
 def process_tile(
-    surface: Surface, footprints: Sequence[Footprint], climate: SiteClimate, options: BuildOptions
+    surface: Surface,
+    footprints: Sequence[Footprint],
+    climate: SiteClimate,
+    options: BuildOptions,
+    *,
+    core: tuple[float, float, float, float] | None = None,
+    neighbours: Sequence[Footprint] = (),
 ) -> TileResult:
     """Segment, shade, irradiate and lay out every roof face of one tile.
 
@@ -124,6 +138,12 @@ def process_tile(
         The buildings this tile owns.
     climate : SiteClimate
     options : BuildOptions
+    core : tuple of float, optional
+        (xmin, ymin, xmax, ymax) of the tile's core, where the buildings with no footprint
+        it adds must lie; the whole window by default. [m]
+    neighbours : sequence of Footprint
+        Buildings of other tiles that reach into the window: their roofs are not
+        buildings without a footprint.
 
     Returns
     -------
@@ -131,10 +151,20 @@ def process_tile(
     """
     seconds: dict[str, float] = {}
     with _stopwatch(seconds, "roofs"):
-        checks = reconcile.check_footprints(surface, footprints)
-        faces = _segment(surface, reconcile.reconciled(footprints, checks), options)
+        ground = reconcile.ground_height(surface)
+        checks = reconcile.check_footprints(surface, footprints, ground=ground)
+        kept = reconcile.reconciled(footprints, checks)
+        found = reconcile.unclaimed_buildings(
+            surface, kept, core or surface.bounds, neighbours=neighbours, ground=ground
+        )
+        faces = _segment(surface, kept + found, options)
+        if found:
+            found = reconcile.planar_enough(found, faces)
+            kept_ids = {f.building_id for f in kept} | {f.building_id for f in found}
+            faces = [f for f in faces if f.building_id in kept_ids]
+        checks += [reconcile.FootprintCheck(f.building_id, "lidar_only") for f in found]
     if not faces:
-        return _empty_result(checks, seconds, surface.filled_cells)
+        return _empty_result(checks, found, seconds, surface.filled_cells)
     with _stopwatch(seconds, "horizon"):
         horizons = _shade(surface, faces, options)
     pixel_index = np.full(surface.shape, -1, dtype=np.int64)
@@ -164,6 +194,7 @@ def process_tile(
         pixel_irradiation=pixel_kwh.astype(np.float32),
         seconds=seconds,
         filled_cells=surface.filled_cells,
+        found=found,
     )
 
 
@@ -248,6 +279,7 @@ def _irradiate(
         shading=irradiance.Shading(lit, sky_view, band_open),
         albedo=options.albedo,
         with_open=True,
+        iam=pv.incidence_modifier(tilts),
     )
     del lit
     assert poa.open_direct is not None  # asked for with_open
@@ -257,7 +289,44 @@ def _irradiate(
     pixel_kwh = _pixel_irradiation(
         horizons, pixel_face, pixels, tilts, azimuths, poa.open_direct, climate, options
     )
-    return _Irradiation(face_pixels, poa, pixels, pixel_kwh)
+    roof_annual = _roof_annual(block, face_pixels, poa.annual_kwh_m2, horizons, climate, options)
+    return _Irradiation(face_pixels, poa, pixels, pixel_kwh, roof_annual)
+
+
+def _roof_annual(
+    block: Sequence[roofs.RoofFace],
+    face_pixels: list[np.ndarray],
+    module_annual: np.ndarray,
+    horizons: horizon.Horizons,
+    climate: SiteClimate,
+    options: BuildOptions,
+) -> np.ndarray:
+    """Annual irradiation of each face's own plane: a flat roof's is the horizontal's,
+    shaded by the same horizons, not its racked modules'. [kWh m-2]"""
+    annual = np.array(module_annual, dtype=np.float64)
+    flat = np.flatnonzero([f.is_flat for f in block])
+    if flat.size == 0:
+        return annual
+    level, south = np.zeros(flat.size), np.full(flat.size, 180.0)
+    lit, sky_view, band_open = shading.face_shading(
+        horizons,
+        [face_pixels[k] for k in flat],
+        climate.sun_azimuth,
+        climate.sun_elevation,
+        level,
+        south,
+        hour_mask=climate.sun_elevation > 0,
+    )
+    roof = irradiance.poa_irradiance(
+        climate.weather,
+        climate.solpos,
+        level,
+        south,
+        shading=irradiance.Shading(lit, sky_view, band_open),
+        albedo=options.albedo,
+    )
+    annual[flat] = roof.annual_kwh_m2
+    return annual
 
 
 def _place(
@@ -306,6 +375,7 @@ def _rows(
         weather["wind_speed"].to_numpy(),
         np.ones(len(block)),
         module=climate.module,
+        effective_irradiance=light.poa.poa_effective,
         system_losses=options.system_losses,
     )
     monthly_specific = monthly_sums(specific)
@@ -314,6 +384,8 @@ def _rows(
     records = []
     for i, (face, placed) in enumerate(zip(block, placements, strict=True)):
         annual = float(annual_shaded[i])
+        roof_annual = float(light.roof_annual_kwh_m2[i])
+        module_tilt, module_azimuth = pv.module_plane(face.surface_tilt, face.surface_azimuth)
         annual_open = float(light.open_annual_kwh_m2[i])
         specific_yield = float(specific[i].sum())
         records.append(
@@ -335,7 +407,8 @@ def _rows(
                 kwc=round(placed.kwc, 3),
                 production_kwh_yr=round(specific_yield * placed.kwc, 1),
                 specific_yield_kwh_kwc=round(specific_yield, 1),
-                suitability=pv.suitability(annual / climate.optimum_kwh_m2)
+                # rated on the roof's own plane, see solar.pv.suitability
+                suitability=pv.suitability(roof_annual / climate.optimum_kwh_m2)
                 if placed.panels
                 else "unsuitable",
                 geometry=face.polygon,
@@ -343,6 +416,10 @@ def _rows(
                     round(float(m) * placed.kwc, 2) for m in monthly_specific[i]
                 ),
                 irradiation_monthly_kwh_m2=tuple(round(float(m), 2) for m in monthly_kwh_m2[i]),
+                part_id=face.part_id,
+                module_tilt_deg=round(module_tilt, 2),
+                module_azimuth_deg=round(module_azimuth, 2),
+                roof_irradiation_kwh_m2_yr=round(roof_annual, 1),
             )
         )
     return records, [cadastre.encode_profile(s) for s in specific]
@@ -464,7 +541,10 @@ def _place_modules(
 
 
 def _empty_result(
-    checks: list[reconcile.FootprintCheck], seconds: dict[str, float], filled_cells: int
+    checks: list[reconcile.FootprintCheck],
+    found: list[Footprint],
+    seconds: dict[str, float],
+    filled_cells: int,
 ) -> TileResult:
     """The result of a tile on which no roof face was found."""
     return TileResult(
@@ -476,4 +556,5 @@ def _empty_result(
         pixel_irradiation=np.zeros((0, 13), dtype=np.float32),
         seconds=seconds,
         filled_cells=filled_cells,
+        found=found,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,12 +26,15 @@ class Tile:
         The surface read for the tile: the core and its buildings, widened by the halo. [m]
     footprints : tuple of Footprint
         The buildings whose representative point lies in the core.
+    neighbours : tuple of Footprint
+        The other tiles' buildings that reach into the window.
     """
 
     index: int
     core: tuple[float, float, float, float]
     window: tuple[float, float, float, float]
     footprints: tuple[Footprint, ...]
+    neighbours: tuple[Footprint, ...] = ()
 
 
 def plan_tiles(
@@ -42,8 +46,11 @@ def plan_tiles(
 ) -> list[Tile]:
     """Cut ``bounds`` into square tiles and give each footprint to exactly one of them.
 
-    Tiles without buildings are dropped. A tile's window covers its core and its
-    buildings' footprints, widened by ``halo`` and clipped to ``bounds``.
+    Every tile of the grid is planned, those without a footprint too: a house built since
+    the footprints were drawn, on a new estate, is found there
+    (:func:`solar.reconcile.unclaimed_buildings`), and a tile with no raised pixel costs
+    little more than reading its window. A tile's window covers its core and its buildings'
+    footprints, widened by ``halo`` and clipped to ``bounds``.
 
     Examples
     --------
@@ -53,21 +60,29 @@ def plan_tiles(
     >>> east = Footprint("e", shapely.box(90.0, 10.0, 105.0, 20.0))
     >>> bounds = (0.0, 0.0, 200.0, 100.0)
     >>> [t.window for t in plan_tiles(bounds, [west, east], tile_size=100.0, halo=5.0)]
-    [(0.0, 0.0, 110.0, 100.0)]
-    >>> [t.core for t in plan_tiles(bounds, [west, east], tile_size=50.0, halo=5.0)]
-    [(0.0, 0.0, 50.0, 50.0), (50.0, 0.0, 100.0, 50.0)]
+    [(0.0, 0.0, 110.0, 100.0), (95.0, 0.0, 200.0, 100.0)]
+    >>> [len(t.footprints) for t in plan_tiles(bounds, [west, east], tile_size=50.0, halo=5.0)]
+    [1, 1, 0, 0, 0, 0, 0, 0]
     >>> plan_tiles(bounds, [west, east], tile_size=50.0, halo=5.0)[1].window
     (45.0, 0.0, 110.0, 55.0)
+
+    With a wider halo, the east tile's window reaches the west building:
+
+    >>> wide = plan_tiles(bounds, [west, east], tile_size=50.0, halo=40.0)
+    >>> [f.building_id for f in wide[1].neighbours]
+    ['w']
     """
     xmin, ymin, xmax, ymax = bounds
     n_cols = max(int(np.ceil((xmax - xmin) / tile_size)), 1)
     n_rows = max(int(np.ceil((ymax - ymin) / tile_size)), 1)
-    points = shapely.point_on_surface([f.geometry for f in footprints])
+    geometries = [f.geometry for f in footprints]
+    tree = shapely.STRtree(geometries)
+    points = shapely.point_on_surface(geometries)
     px, py = shapely.get_x(points), shapely.get_y(points)
     tile_col = np.clip(((px - xmin) // tile_size).astype(int), 0, n_cols - 1)
     tile_row = np.clip(((py - ymin) // tile_size).astype(int), 0, n_rows - 1)
     tiles: list[Tile] = []
-    for key in sorted(set(zip(tile_row.tolist(), tile_col.tolist(), strict=True))):
+    for key in itertools.product(range(n_rows), range(n_cols)):
         members = np.flatnonzero((tile_row == key[0]) & (tile_col == key[1]))
         core = (
             xmin + key[1] * tile_size,
@@ -76,12 +91,16 @@ def plan_tiles(
             min(ymin + (key[0] + 1) * tile_size, ymax),
         )
         owned = tuple(footprints[int(i)] for i in members)
-        fx0, fy0, fx1, fy1 = map(float, shapely.total_bounds([f.geometry for f in owned]))
+        fx0, fy0, fx1, fy1 = (
+            map(float, shapely.total_bounds([f.geometry for f in owned])) if owned else core
+        )
         window = (
             max(min(core[0], fx0) - halo, xmin),
             max(min(core[1], fy0) - halo, ymin),
             min(max(core[2], fx1) + halo, xmax),
             min(max(core[3], fy1) + halo, ymax),
         )
-        tiles.append(Tile(len(tiles), core, window, owned))
+        reaching = tree.query(shapely.box(*window), predicate="intersects")
+        neighbours = tuple(footprints[int(i)] for i in np.setdiff1d(reaching, members))
+        tiles.append(Tile(len(tiles), core, window, owned, neighbours))
     return tiles

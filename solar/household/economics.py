@@ -226,7 +226,22 @@ class Tariffs:
 
 
 @dataclass(frozen=True)
-class _Row:
+class DatedRow:
+    """One row of a table of ``tariffs.toml``, valid between two dates.
+
+    Attributes
+    ----------
+    table : str
+        The table's name (``oa_surplus``, ``installed_cost``, …).
+    valid_from, valid_to : datetime.date
+        First and last day of the row, both included.
+    max_kwc : float or None
+        Upper bound of the row's size band; None for a row of every size. [kWc]
+    values : Mapping
+        The row as the file gives it.
+    source : str
+    """
+
     table: str
     valid_from: dt.date
     valid_to: dt.date
@@ -240,7 +255,15 @@ class _Row:
         return TariffRow(self.table, period, self.valid_from, self.valid_to, self.source)
 
 
-def _parse_rows(name: str, raw: Sequence[Mapping[str, Any]], path: Path) -> tuple[_Row, ...]:
+def parse_rows(name: str, raw: Sequence[Mapping[str, Any]], path: Path) -> tuple[DatedRow, ...]:
+    """The rows of table ``name`` of a tariff file, checked: dated, in order, without gap
+    or overlap within a size band.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the table and the row.
+    """
     rows = []
     for i, item in enumerate(raw):
         where = f"{path}: [[{name}]] row {i + 1}"
@@ -250,8 +273,8 @@ def _parse_rows(name: str, raw: Sequence[Mapping[str, Any]], path: Path) -> tupl
         start, end = item["valid_from"], item["valid_to"]
         if not isinstance(start, dt.date) or not isinstance(end, dt.date) or end < start:
             raise ValueError(f"{where}: valid_from and valid_to must be dates, in order")
-        rows.append(_Row(name, start, end, item.get("max_kwc"), item, str(item["source"])))
-    groups: dict[float | None, list[_Row]] = {}
+        rows.append(DatedRow(name, start, end, item.get("max_kwc"), item, str(item["source"])))
+    groups: dict[float | None, list[DatedRow]] = {}
     for row in rows:
         groups.setdefault(row.max_kwc, []).append(row)
     for group in groups.values():
@@ -265,7 +288,9 @@ def _parse_rows(name: str, raw: Sequence[Mapping[str, Any]], path: Path) -> tupl
     return tuple(sorted(rows, key=lambda r: (r.valid_from, r.max_kwc or 0.0)))
 
 
-def _in_force(rows: tuple[_Row, ...], date: dt.date, name: str) -> tuple[list[_Row], bool]:
+def rows_in_force(
+    rows: tuple[DatedRow, ...], date: dt.date, name: str
+) -> tuple[list[DatedRow], bool]:
     """Rows in force at ``date``, or on the table's last day when ``date`` is later."""
     first = min(r.valid_from for r in rows)
     last = max(r.valid_to for r in rows)
@@ -279,7 +304,9 @@ def _in_force(rows: tuple[_Row, ...], date: dt.date, name: str) -> tuple[list[_R
     return [r for r in rows if r.valid_from <= day <= r.valid_to], stale
 
 
-def _band(rows: Sequence[Mapping[str, Any]] | Sequence[_Row], kwc: float) -> Any:
+def band_of(rows: Sequence[Mapping[str, Any]] | Sequence[DatedRow], kwc: float) -> Any:
+    """The row of the smallest size band that holds ``kwc``; None when none does. [kWc]"""
+
     def bound(row: Any) -> float:
         return float(row["max_kwc"] if isinstance(row, Mapping) else row.max_kwc)
 
@@ -301,7 +328,7 @@ class TariffTable:
 
     path: Path
     assumptions: Mapping[str, Any]
-    _rows: Mapping[str, tuple[_Row, ...]] = field(repr=False)
+    _rows: Mapping[str, tuple[DatedRow, ...]] = field(repr=False)
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_PATH) -> TariffTable:
@@ -316,7 +343,7 @@ class TariffTable:
         path = Path(path)
         with path.open("rb") as f:
             raw = tomllib.load(f)
-        rows = {name: _parse_rows(name, raw.get(name, []), path) for name in TABLES}
+        rows = {name: parse_rows(name, raw.get(name, []), path) for name in TABLES}
         for name, table_rows in rows.items():
             if not table_rows:
                 raise ValueError(f"{path}: no [[{name}]] rows")
@@ -380,17 +407,17 @@ class TariffTable:
             )
         stale: list[str] = []
 
-        def rows(name: str) -> list[_Row]:
-            found, is_stale = _in_force(self._rows[name], date, name)
+        def rows(name: str) -> list[DatedRow]:
+            found, is_stale = rows_in_force(self._rows[name], date, name)
             if is_stale:
                 stale.append(name)
             return found
 
         (oa,) = rows("oa_surplus")
-        band = _band(oa.values["bands"], kwc)
-        schedule = _band(rows("prime_schedule"), kwc)
+        band = band_of(oa.values["bands"], kwc)
+        schedule = band_of(rows("prime_schedule"), kwc)
         (price,) = rows("electricity")
-        cost = _band(rows("installed_cost"), kwc)
+        cost = band_of(rows("installed_cost"), kwc)
         (battery,) = rows("battery_cost")
         (co2,) = rows("co2")
         if not (np.isfinite(battery_kwh) and battery_kwh >= 0):

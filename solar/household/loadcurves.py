@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -46,6 +46,16 @@ EV_WINDOWS = {"night": (22, 6), "day": (10, 16)}
 DAYTIME = (9, 17)
 #: Fewest measured hours a Linky curve must have before the rest is filled from RES1.
 MIN_MEASURED_HOURS = 7 * 24
+
+#: Highest mean power over one step of a Linky curve [W]: 36 kVA, the largest
+#: residential ("tarif bleu") subscription, with a margin of 5/3 for the power factor
+#: and a meter's short overloads. A higher value is a unit mistake or a broken export.
+MAX_POWER_W = 60_000.0
+#: Earliest timestamp of a Linky curve: the first Linky meters were laid in the 2010
+#: pilot (Lyon and Tours); the general roll-out began in December 2015.
+EARLIEST_READING = datetime(2010, 1, 1, tzinfo=UTC)
+#: Latest timestamp of a Linky curve, after now: a day, for clocks and time zones.
+FUTURE_MARGIN = timedelta(days=1)
 
 _MONTH_START_DAY = MONTH_START_HOUR // 24
 _UNITS = {"w": "W", "kw": "kW", "wh": "Wh", "kwh": "kWh"}
@@ -360,6 +370,7 @@ def _parse_header(lines: list[str], source: str) -> tuple[str, int | None]:
 
 def _parse_rows(lines: list[str], source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Timestamps [s since epoch], values and 1-based line numbers of the data rows."""
+    latest = datetime.now(UTC) + FUTURE_MARGIN
     seconds: list[int] = []
     values: list[float] = []
     numbers: list[int] = []
@@ -384,6 +395,13 @@ def _parse_rows(lines: list[str], source: str) -> tuple[np.ndarray, np.ndarray, 
             raise InputError(
                 f"timestamp {stamp_text!r} has no UTC offset (expected e.g. +01:00); "
                 "a naive time is ambiguous on daylight-saving days",
+                source=source,
+                line=number,
+            )
+        if not EARLIEST_READING <= stamp <= latest:
+            raise InputError(
+                f"timestamp {stamp_text!r} is outside the dates a Linky meter can have "
+                f"recorded ({EARLIEST_READING:%Y-%m-%d} to {latest:%Y-%m-%d})",
                 source=source,
                 line=number,
             )
@@ -460,6 +478,21 @@ def _check_spacing(
     return step
 
 
+def _check_power(
+    power_w: np.ndarray, values: np.ndarray, numbers: np.ndarray, unit: str, source: str
+) -> None:
+    """Refuse the first value whose mean power over its step passes ``MAX_POWER_W``."""
+    over = np.flatnonzero(power_w > MAX_POWER_W)
+    if over.size:
+        first = int(over[0])
+        raise InputError(
+            f"value {values[first]:g} {unit} is a mean power of {power_w[first] / 1000:,.0f} kW"
+            f", above the {MAX_POWER_W / 1000:g} kW a residential meter can deliver",
+            source=source,
+            line=int(numbers[first]),
+        )
+
+
 def _raise_at(numbers: np.ndarray, diff_index: int, message: str, source: str) -> NoReturn:
     raise InputError(message, source=source, line=int(numbers[diff_index + 1]))
 
@@ -519,9 +552,11 @@ def read_linky(data: bytes | str | os.PathLike[str], *, source: str = "linky.csv
     ------
     solar.errors.InputError
         With the 1-based ``line`` at fault: a wrong header (1), an unknown unit or step (2),
-        no ``Horodate;Valeur`` line (3), an unparsable or naive timestamp, a missing,
-        unparsable or negative value, a duplicate, a wrong step, a gap (the first gap's
-        line, with the count of gaps and missing values), or fewer than 7 days of data.
+        no ``Horodate;Valeur`` line (3), an unparsable or naive timestamp, one before
+        ``EARLIEST_READING`` or more than ``FUTURE_MARGIN`` after now, a missing,
+        unparsable or negative value, a mean power above ``MAX_POWER_W``, a duplicate, a
+        wrong step, a gap (the first gap's line, with the count of gaps and missing
+        values), or fewer than 7 days of data.
     """
     if isinstance(data, os.PathLike) and source == "linky.csv":
         source = Path(data).name
@@ -533,6 +568,7 @@ def read_linky(data: bytes | str | os.PathLike[str], *, source: str = "linky.csv
 
     factor = {"W": step / 60 / 1000, "kW": step / 60, "Wh": 1e-3, "kWh": 1.0}[unit]
     energy = values * factor
+    _check_power(energy * 1000 / (step / 60), values, numbers, unit, source)
     starts = seconds - step_s  # a timestamp ends its interval
     hour_numbers = starts // 3600
     first_hour = int(hour_numbers[0])

@@ -15,7 +15,11 @@ geometry of the scenes, never with numbers computed the way the code under test 
 
 from __future__ import annotations
 
+import shutil
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,7 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
+import uvicorn
 from affine import Affine
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -36,6 +41,7 @@ from solar.cadastre import merge_cadastres
 from solar.footprints import Footprint, read_footprints, select_within
 from solar.resources import DATA_DIR
 from solar.surface import Surface, rasterize_laz
+from solar.vectortiles import write_archive
 from tests import scenes
 
 LAMBERT93 = CRS.from_epsg(2154)
@@ -114,11 +120,12 @@ ADDRESS_BUILDING = {
 }
 NO_BUILDING_ADDRESS = "62498_0543_00005"
 
-#: (id, numero, street, BD UNI building id): two addresses of the Burgundy sample, each
-#: placed inside its building's footprint by the fixture.
+#: (id, numero, street, building id): two addresses of the Burgundy sample, each placed
+#: inside its building's footprint by the fixture. The BD UNI file has no id field: the ids
+#: are derived from the geometries of its features 16 and 8 (solar.footprints.geometry_ids).
 BURGUNDY_ROWS = (
-    ("71263_0210_00014", 14, "Grande Rue", "16"),
-    ("71263_0211_00003", 3, "Rue des Bordes", "8"),
+    ("71263_0210_00014", 14, "Grande Rue", "gadd79213a626d9cc"),
+    ("71263_0211_00003", 3, "Rue des Bordes", "g4c312ab113479159"),
 )
 N_ADDRESSES = len(ADDRESS_ROWS) + len(BURGUNDY_ROWS)
 
@@ -230,3 +237,41 @@ def app(cadastre_path: Path) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, for a real browser; yields its URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            thread.join(0.05)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def mapped_cadastre_path(tmp_path_factory: pytest.TempPathFactory, cadastre_path: Path) -> Path:
+    """A copy of the session cadastre with its map sources beside it, as a build leaves
+    them: the roofs' vector tiles, and the irradiation rasters of the two builds merged
+    into it (named as parts of the merged cadastre)."""
+    folder = tmp_path_factory.mktemp("mapped")
+    for source in cadastre_path.parent.glob(f"{cadastre_path.name}*"):
+        shutil.copy2(source, folder / source.name)
+    mapped = folder / cadastre_path.name
+    for raster in sorted(cadastre_path.parent.glob("*.irradiation.tif")):
+        part = raster.name.removesuffix(".irradiation.tif")
+        shutil.copy2(raster, folder / f"{mapped.stem}.irradiation-{part}.tif")
+    write_archive(mapped)
+    return mapped

@@ -22,10 +22,11 @@ TO_L93 = pyproj.Transformer.from_crs(4326, 2154, always_xy=True)
 
 
 def test_models_carry_every_layer_field() -> None:
-    assert set(BuildingSolar.model_fields) - {"footprint", "faces", "footprint_note"} == set(
-        BUILDING_FIELDS
-    )
+    derived = {"footprint", "faces", "footprint_note", "suitability_label", "centre", "bbox"}
+    derived |= {"production_monthly_kwh"}
+    assert set(BuildingSolar.model_fields) - derived == set(BUILDING_FIELDS)
     extra = {"geometry", "production_monthly_kwh", "irradiation_monthly_kwh_m2"}
+    extra |= {"suitability_label", "orientation"}
     assert set(RoofFace.model_fields) - extra == set(FACE_FIELDS)
 
 
@@ -150,3 +151,61 @@ def test_bad_coordinates_are_422_naming_them(
     response = client.get("/api/v1/buildings", params=params)
     assert response.status_code == 422
     assert response.json()["detail"].startswith(f"{name}: ")
+
+
+def test_buildings_and_faces_carry_their_production_band(
+    client: TestClient, cadastre_path: Path
+) -> None:
+    """The build's P10 ≤ P50 ≤ P90 reach the API, around the nominal production."""
+    producing = [b for b in LENS_BUILDINGS if Cadastre(cadastre_path).building(b.building_id).kwc]
+    assert producing
+    for building in producing:
+        body = client.get(f"/api/v1/buildings/{building.building_id}").json()
+        for record in (body, *(f for f in body["faces"] if f["production_kwh_yr"])):
+            low, middle, high = (record[f"production_p{p}_kwh_yr"] for p in (10, 50, 90))
+            assert low < middle < high
+            assert low < record["production_kwh_yr"] < high
+            # weather, losses, orientation and area: a band of ±5-15 % around the median
+            assert 0.05 < (high - low) / (2 * middle) < 0.15
+
+
+def test_buildings_carry_what_the_map_page_shows(client: TestClient, cadastre_path: Path) -> None:
+    """Centre and box of the footprint, monthly totals of the counted faces, French words."""
+    labels = {"excellent": "Excellent", "good": "Bon", "fair": "Moyen", "poor": "Faible"}
+    labels["unsuitable"] = "Inadapté"
+    cadastre = Cadastre(cadastre_path)
+    for placed in LENS_BUILDINGS:
+        body = client.get(f"/api/v1/buildings/{placed.building_id}").json()
+        record = cadastre.building(placed.building_id)
+        corners = np.array(TO_WGS84.transform(*shapely.get_coordinates(record.geometry).T)).T
+        west, south = corners.min(axis=0)
+        east, north = corners.max(axis=0)
+        assert body["bbox"] == pytest.approx([west, south, east, north], abs=2e-7)
+        centre = shapely.centroid(record.geometry)
+        assert body["centre"] == pytest.approx(TO_WGS84.transform(centre.x, centre.y), abs=2e-7)
+        counted = [
+            f
+            for f in cadastre.faces(placed.building_id)
+            if f.panels and f.suitability in {"excellent", "good", "fair"}
+        ]
+        months = np.sum([f.production_monthly_kwh for f in counted], axis=0) if counted else 0
+        assert body["production_monthly_kwh"] == pytest.approx(np.zeros(12) + months, abs=0.01)
+        assert sum(body["production_monthly_kwh"]) == pytest.approx(
+            record.production_kwh_yr, rel=1e-3, abs=0.5
+        )
+        assert body["suitability_label"] == labels[record.suitability]
+        for face in body["faces"]:
+            assert face["suitability_label"] == labels[face["suitability"]]
+
+
+def test_faces_say_where_they_look(client: TestClient) -> None:
+    """The scenes' true orientations, in words: A and D face south and north (D also east and
+    west), B east and west, C is flat (tests.app.conftest)."""
+    compass = {0.0: "nord", 90.0: "est", 180.0: "sud", 270.0: "ouest"}
+    for placed in LENS_BUILDINGS:
+        faces = client.get(f"/api/v1/buildings/{placed.building_id}").json()["faces"]
+        expected = {
+            "plat" if true.surface_azimuth is None else compass[true.surface_azimuth]
+            for true in placed.scene.faces
+        }
+        assert {f["orientation"] for f in faces} == expected, placed.building_id

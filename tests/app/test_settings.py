@@ -31,7 +31,7 @@ def test_settings_from_environment(cadastre_path: Path, monkeypatch: pytest.Monk
         assert settings.cors_origins == ["https://a.fr", "https://b.fr"]
         assert get_settings() is settings
         with TestClient(create_app()) as client:
-            assert client.app_state["services"].settings is settings
+            assert client.app_state["holder"].current.settings is settings
     finally:
         get_settings.cache_clear()
 

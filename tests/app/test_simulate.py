@@ -304,7 +304,7 @@ def test_solar_water_heater_on_the_best_face(client: TestClient, cadastre_path: 
 
 def test_real_sample_building(client: TestClient) -> None:
     result = simulate(client, building_id=None, address_id="71263_0210_00014")
-    assert result["building_id"] == "16"
+    assert result["building_id"] == "gadd79213a626d9cc"  # feature 16 of the BD UNI file
     assert result["n_modules"] > 0
     assert_balance_closes(result)
 

@@ -47,7 +47,11 @@ def _buildings(path: Path) -> pd.DataFrame:
 def test_delft_footprints_get_faces_with_plausible_tilts(delft_build: build.BuildSummary) -> None:
     faces = _faces(delft_build.path)
     buildings = _buildings(delft_build.path)
-    assert len(buildings) == 160
+    # the 160 BGT footprints, and the class-6 roofs that none of them holds
+    found = buildings["footprint_check"] == "lidar_only"
+    assert (~found).sum() == 160
+    assert buildings.loc[found, "building_id"].str.startswith("LIDAR-").all()
+    assert delft_build.footprints_lidar_only == found.sum() == 6
     with_faces = buildings["n_faces"] > 0
     assert with_faces.mean() >= 0.95
     pitched = faces[~faces["is_flat"].astype(bool)]
@@ -129,8 +133,10 @@ def test_montpellier_dsm_builds(
 
 @pytest.mark.slow
 def test_burgundy_laz_with_bd_uni_builds(burgundy_build: build.BuildSummary) -> None:
-    # 40 BD UNI footprints, of which the 100 x 62 m point cloud covers 6
-    assert burgundy_build.buildings == 6
+    # 40 BD UNI footprints, of which the 100 x 62 m point cloud covers 6; and one class-6
+    # roof of 34 m² that none of them holds
+    assert burgundy_build.buildings == 6 + burgundy_build.footprints_lidar_only
+    assert burgundy_build.footprints_lidar_only == 1
     assert len(burgundy_build.footprints_outside) == 34
     assert burgundy_build.faces >= 6
     assert burgundy_build.kwc > 0
@@ -348,5 +354,18 @@ def test_progress_reports_every_tile(tmp_path: Path) -> None:
         out=tmp_path / "p.gpkg",
         progress=lambda stage, done, total: calls.append((stage, done, total)),
     )
-    assert calls == [("tiles", i + 1, summary.tiles) for i in range(summary.tiles)]
-    assert set(summary.stage_seconds) == {"roofs", "horizon", "irradiance", "pv", "raster", "write"}
+    tiles = [c for c in calls if c[0] == "tiles"]
+    assert tiles == [("tiles", i + 1, summary.tiles) for i in range(summary.tiles)]
+    # then the map's roof tiles, zoom by zoom, up to all of them
+    roof_tiles = [c for c in calls if c[0] == "roof tiles"]
+    assert roof_tiles and roof_tiles[-1][1] == roof_tiles[-1][2]
+    assert calls == tiles + roof_tiles
+    assert set(summary.stage_seconds) == {
+        "roofs",
+        "horizon",
+        "irradiance",
+        "pv",
+        "raster",
+        "write",
+        "map",
+    }

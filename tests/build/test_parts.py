@@ -61,6 +61,9 @@ def _face(building_id: str, n: int, *, area: float, kwc: float, suitability: str
         geometry=shapely.box(0, 0, 1, 1),
         production_monthly_kwh=tuple(float(m) for m in range(12)),
         irradiation_monthly_kwh_m2=tuple(float(m) for m in range(12, 24)),
+        module_tilt_deg=35.0,
+        module_azimuth_deg=180.0,
+        roof_irradiation_kwh_m2_yr=1000.0 + 100 * n,  # a pitched roof: its modules' plane
     )
 
 

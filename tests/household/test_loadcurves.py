@@ -345,3 +345,54 @@ def test_linky_empty_file():
     with pytest.raises(InputError) as error:
         read_linky(b"")
     assert error.value.line == 1
+
+
+# --------------------------------------------------------------------------- physical bounds
+
+
+@pytest.mark.parametrize(
+    ("index", "stamp"),
+    [(4, "0001-03-01T02:30:00+01:00"), (4, "9999-03-01T02:30:00+01:00")],
+    ids=["year-1", "year-9999"],
+)
+def test_linky_dates_outside_any_meter_name_the_line(index, stamp):
+    with pytest.raises(InputError, match="outside the dates a Linky meter") as error:
+        read_linky(linky_text(with_row(index, (stamp, 300))), source="conso.csv")
+    assert error.value.line == index + 4  # three header lines, then 1-based rows
+
+
+def test_linky_dated_tomorrow_is_refused_and_last_year_accepted():
+    tomorrow = pd.Timestamp.now(tz="Europe/Paris").normalize() + pd.Timedelta(days=2)
+    rows = local_rows(str(tomorrow.tz_localize(None)), 8 * 48, "30min", lambda t: 300.0)
+    with pytest.raises(InputError, match="outside the dates") as error:
+        read_linky(linky_text(rows))
+    assert error.value.line == 4
+    last_year = pd.Timestamp.now(tz="Europe/Paris").normalize() - pd.Timedelta(days=365)
+    rows = local_rows(str(last_year.tz_localize(None)), 8 * 48, "30min", lambda t: 300.0)
+    assert read_linky(linky_text(rows)).hourly.sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("unit", "value", "refused"),
+    [
+        ("W", 1e300, True),
+        ("W", 60_001, True),
+        ("W", 59_999, False),
+        ("kW", 61, True),
+        # half-hourly energy: 30,001 Wh in 30 min is a mean power of 60,002 W
+        ("Wh", 30_001, True),
+        ("Wh", 29_999, False),
+        ("kWh", 31, True),
+    ],
+)
+def test_linky_power_above_a_residential_meter_names_the_line(unit, value, refused):
+    ordinary = 300.0 if unit in ("W", "Wh") else 0.3  # 300 W, or 150 Wh in 30 min
+    rows = [(stamp, ordinary) for stamp, _ in GOOD]
+    rows[5] = (GOOD[5][0], value)
+    text = linky_text(rows, unit=unit, step="30")
+    if not refused:
+        assert read_linky(text).hourly.max() > 0
+        return
+    with pytest.raises(InputError, match="above the 60 kW a residential meter") as error:
+        read_linky(text, source="conso.csv")
+    assert error.value.line == 9

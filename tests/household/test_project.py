@@ -16,7 +16,7 @@ from solar.household import economics
 from solar.household import project as simulation
 from solar.household.loadcurves import standard_profile
 from solar.household.uncertainty import Spreads
-from solar.pv import WORTH_EQUIPPING
+from solar.pv import SYSTEM_LOSSES, WORTH_EQUIPPING
 from solar.resources import DEFAULT_WEATHER
 from tests import scenes
 
@@ -56,7 +56,7 @@ def run(cadastre: Cadastre, site: simulation.Site, **kwargs: Any) -> simulation.
 
 def test_site_comes_from_the_provenance(cadastre: Cadastre, site: simulation.Site) -> None:
     assert site.weather_file == cadastre.provenance()["weather_file"] == DEFAULT_WEATHER.name
-    assert site.system_losses == 0.14
+    assert site.system_losses == SYSTEM_LOSSES  # what the build used
     assert len(site.temp_air_monthly) == 12
     # northern France: July is warmer than January by well over 10 °C
     assert site.temp_air_monthly[6] - site.temp_air_monthly[0] > 10.0

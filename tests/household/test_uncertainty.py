@@ -42,6 +42,8 @@ def run(**kwargs):
         "surface_azimuth": 180.0,
         "n_samples": 1000,
         "years": 25,
+        # the expectations below are worked out against 14 % nominal losses
+        "nominal_losses": 0.14,
     }
     args.update(kwargs)
     return monte_carlo(PV, LOAD, **args)
