@@ -1,7 +1,7 @@
 """Benchmark the roofs' vector tiles on a territory-size cadastre: latency and size per zoom.
 
-    python scripts/territory.py /tmp/territory --tiles       # 1 M faces and their archive
-    python scripts/bench_tiles.py --cadastre /tmp/territory/territory.gpkg
+    python scripts/territory.py territory/ --tiles         # 1 M faces and their archive
+    python scripts/bench_tiles.py --cadastre territory/territory.gpkg
 
 Random tiles over the territory's extent, at zooms 14 to 18, three ways:
 

@@ -24,16 +24,18 @@ from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.communes.auth import CommuneAccessDep, StoreDep, TerritoryAccessDep
 from app.communes.jobs import register_job_kind
 from app.communes.store import Job, Store
-from app.dependencies import ServicesDep
+from app.dependencies import HeavyDep, Services, ServicesDep
 from app.models import ErrorBody
+from app.uploads import read_form
 from solar.cadastre import BuildingRecord, Cadastre
 from solar.communes import collective, operation
 from solar.communes.economics import CommuneTariffTable
+from solar.communes.loadshapes import BuildingLoad, building_load
 from solar.communes.pdf import write_pdf
 from solar.communes.portfolio import PortfolioEntry
 from solar.communes.reports import (
@@ -47,6 +49,7 @@ from solar.communes.reports import (
     write_operation_xlsx,
     write_xlsx,
 )
+from solar.communes.sizing import read_roof, recommend
 from solar.errors import InputError, NotFound
 
 router = APIRouter(
@@ -479,3 +482,122 @@ def collective_balance(
         alone_self_consumption_rate=result.alone_self_consumption_rate,
     )
     return Response(body.model_dump_json(), media_type="application/json", headers=NO_STORE)
+
+
+class CurveForm(BaseModel):
+    """The multipart form of a recommendation on the building's own load curve."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: bytes = Field(
+        description="The building's Enedis 'courbe de charge' CSV export (half-hourly, W or "
+        "Wh). Used for this request only: never stored, never logged."
+    )
+    tariff_date: dt.date | None = Field(default=None, description="Today by default.")
+
+
+class RecommendationOut(BaseModel):
+    """The system recommended on a building's roof for its own measured load."""
+
+    building_id: str
+    load_source: str = Field(description="Where the load comes from, in French.")
+    consumption_kwh_yr: float = Field(description="The curve's annual consumption. [kWh]")
+    scheme: str = Field(
+        description="autoconsommation, vente_totale, appel_d_offres or aucun (no module)."
+    )
+    n_modules: int
+    kwc: float = Field(description="[kWc]")
+    production_kwh_yr: float = Field(description="[kWh/yr]")
+    self_consumption_rate: float | None = Field(description="[-]")
+    self_sufficiency_rate: float | None = Field(description="[-]")
+    investment_eur: float = Field(
+        description="What the commune pays: before VAT for total sale, including VAT less "
+        "the FCTVA for self-consumption. [€]"
+    )
+    npv_eur: float | None = Field(description="Net present value over the horizon. [€]")
+    payback_years: float | None = Field(description="[yr]")
+    co2_avoided_kg_yr: float = Field(description="[kg/yr]")
+    note: str = Field(description="Why, in French.")
+    warnings: list[str] = Field(description="What the curve's reading filled or assumed.")
+
+
+def _read_building_curve(data: bytes) -> BuildingLoad:
+    """The building's load from its Enedis export; in the heavy-work process."""
+    load = building_load(None, None, curve=data, curve_name="file")
+    assert load is not None  # a curve always gives a load
+    return load
+
+
+def _recommend_on_curve(
+    services: Services, record: BuildingRecord, load: BuildingLoad, date: dt.date
+) -> RecommendationOut:
+    roof = read_roof(services.cadastre, record.building_id)
+    result = recommend(
+        tariff_table(),
+        date,
+        kwc=float(record.kwc),
+        production_kwh=float(record.production_kwh_yr),
+        module_kwc=roof.module_kwc or float(record.kwc) / max(record.panels, 1),
+        face_profiles_kwh=roof.profiles,
+        face_modules=roof.modules,
+        load_kwh=load.hourly_kwh,
+    )
+    economics = result.economics
+    return RecommendationOut(
+        building_id=record.building_id,
+        load_source=load.source,
+        consumption_kwh_yr=round(load.annual_kwh, 1),
+        scheme=result.scheme,
+        n_modules=result.n_modules,
+        kwc=round(result.kwc, 3),
+        production_kwh_yr=round(result.production_kwh, 1),
+        self_consumption_rate=result.self_consumption_rate,
+        self_sufficiency_rate=result.self_sufficiency_rate,
+        investment_eur=round(result.investment_eur, 2),
+        npv_eur=None if economics is None else round(economics.npv_eur, 2),
+        payback_years=None if economics is None else economics.payback_years,
+        co2_avoided_kg_yr=round(result.co2_avoided_kg_yr, 1),
+        note=result.note,
+        warnings=list(load.curve.warnings) if load.curve else [],
+    )
+
+
+@router.post(
+    "/api/v1/communes/{insee}/buildings/{building_id}/recommendation",
+    summary="The system to recommend for a building's own Enedis load curve",
+    response_model=RecommendationOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": CurveForm.model_json_schema()}},
+        }
+    },
+    responses={
+        404: {"model": ErrorBody, "description": "No such building in the commune."},
+        413: {"model": ErrorBody, "description": "The file is larger than the service accepts."},
+        422: {"model": ErrorBody, "description": "The curve or a field is invalid."},
+    },
+)
+async def recommendation_on_curve(
+    insee: str,
+    building_id: Annotated[str, Path(max_length=200)],
+    request: Request,
+    access: CommuneAccessDep,
+    services: ServicesDep,
+    heavy: HeavyDep,
+) -> Response:
+    """The building's load replaced by its own measured curve (the Enedis "courbe de
+    charge" export, half-hourly): the recommended system and its economics for the
+    commune, as the reports compute them with a load shape. The curve is used for this
+    request only: it is never stored and never logged."""
+    record = services.cadastre.building(building_id)
+    if record.commune_insee != insee:
+        raise NotFound(f"no building {building_id!r} in commune {insee}")
+    form = await read_form(request, CurveForm, limit=services.settings.upload_limit_bytes)
+    load = await heavy.in_process(_read_building_curve, form.file)
+    body = await heavy.in_thread(
+        _recommend_on_curve, services, record, load, form.tariff_date or _today()
+    )
+    return Response(
+        body.model_dump_json(), media_type="application/json", headers={"Cache-Control": "no-store"}
+    )

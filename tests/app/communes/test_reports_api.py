@@ -27,7 +27,10 @@ from app.main import create_app
 from app.routers import reports
 from app.settings import Settings
 from solar.communes.portfolio import PortfolioEntry
+from solar.household.loadcurves import read_linky
+from solar.resources import LINKY_EXAMPLE
 from tests.app.communes.conftest import LENS, LOUHANS, Keys
+from tests.app.conftest import BURGUNDY_ROWS
 
 #: The Lens portfolio: two retained buildings (one with a consumption), one ruled out for
 #: its structure that still consumes; BAT_FLAT_C is outside the portfolio.
@@ -283,3 +286,44 @@ def test_collective_balance(
             f"/api/v1/communes/{LENS}/collective?{query}", headers=Keys.bearer(report_keys.lens)
         )
         assert response.status_code == 422, query
+
+
+def test_a_buildings_own_load_curve_sizes_its_system(
+    client: TestClient, report_keys: Keys, db: Path
+) -> None:
+    """The Enedis export replaces the load shape, for this request only."""
+    path = f"/api/v1/communes/{LENS}/buildings/BAT_GABLE_A/recommendation"
+    curve = LINKY_EXAMPLE.read_bytes()
+    journal = len(Store(str(db)).journal())
+    response = client.post(
+        path,
+        files={"file": ("courbe.csv", curve, "text/csv")},
+        data={"tariff_date": "2026-01-15"},
+        headers=Keys.bearer(report_keys.lens),
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["load_source"] == "courbe Enedis"
+    assert body["consumption_kwh_yr"] == pytest.approx(read_linky(curve).annual_kwh, abs=0.1)
+    assert body["scheme"] in ("autoconsommation", "vente_totale", "appel_d_offres", "aucun")
+    if body["scheme"] == "autoconsommation":
+        assert 0 < body["self_consumption_rate"] <= 1 and 0 < body["self_sufficiency_rate"] <= 1
+    assert response.headers["cache-control"] == "no-store"
+    assert len(Store(str(db)).journal()) == journal  # nothing written
+    # another commune's key, a building of another commune, a file that is no curve
+    files = {"file": ("courbe.csv", curve, "text/csv")}
+    assert (
+        client.post(path, files=files, headers=Keys.bearer(report_keys.louhans)).status_code == 403
+    )
+    outside = client.post(
+        f"/api/v1/communes/{LENS}/buildings/{BURGUNDY_ROWS[0][3]}/recommendation",
+        files=files,
+        headers=Keys.bearer(report_keys.territory),
+    )
+    assert outside.status_code == 404
+    bad = client.post(
+        path,
+        files={"file": ("courbe.csv", b"not;a;curve\n1;2;3\n", "text/csv")},
+        headers=Keys.bearer(report_keys.lens),
+    )
+    assert bad.status_code == 422
