@@ -106,6 +106,11 @@ UNCLAIMED_MIN_MEAN_FACE = 8.0
 many small facets (a 6 m crown into five of 4 m²), a roof into a few large planes. [m²]"""
 OPENING_WIDTH = 1.5
 """Side of the square opening that cuts walls, fences and hedges from the raised pixels. [m]"""
+_SLOPED_DEG = 10.0  # steeper pixels are those of pitched roofs (or crowns)
+_FLAT_SHARE = 0.3  # fewer sloped pixels than this share: a flat roof
+_ASPECT_BINS = 12  # directions of 30°
+_ASPECT_BINS_KEPT = 4  # a hip roof's four
+_ASPECT_SHARE = 0.7  # of the sloped pixels in those: a dome spreads them over all twelve
 _RING_PERCENTILE = 5.0  # streets and gardens are the lowest pixels around a building
 _MIN_GROUND_CELLS = 10  # fewer ground-class cells and the class is not trusted
 _SUBSTEPS = 4  # the sub-pixel search steps by a quarter pixel, 0.125 m at 0.5 m
@@ -341,6 +346,9 @@ def unclaimed_buildings(
         return []
     index = np.arange(1, n + 1)
     counts = ndimage.sum_labels(np.ones_like(labels), labels, index)
+    # with a DSM alone, texture is the only sign of a crown, and a smooth one passes it
+    classified = surface.building is not None or surface.vegetation is not None
+    few_planes = np.ones(n + 1, bool) if classified else _few_planes(z, labels, n, res)
     centres = ndimage.center_of_mass(candidates, labels, index)
     boxes = ndimage.find_objects(labels)
     edge = np.zeros(n + 1, bool)
@@ -349,7 +357,7 @@ def unclaimed_buildings(
     found = []
     x0, y0, x1, y1 = core
     for k, (row, col), count, box in zip(index, centres, counts, boxes, strict=True):
-        if count * res * res < UNCLAIMED_MIN_AREA or edge[k]:
+        if count * res * res < UNCLAIMED_MIN_AREA or edge[k] or not few_planes[k]:
             continue
         x, y = surface.transform * (col + 0.5, row + 0.5)
         if not (x0 <= x < x1 and y0 <= y < y1):
@@ -400,6 +408,28 @@ def planar_enough(found: Sequence[Footprint], faces: Sequence[RoofFace]) -> list
         if covered.get(fp.building_id, 0.0) >= UNCLAIMED_MIN_PLANAR_SHARE * fp.geometry.area
         and covered[fp.building_id] >= UNCLAIMED_MIN_MEAN_FACE * count[fp.building_id]
     ]
+
+
+def _few_planes(z: np.ndarray, labels: np.ndarray, n: int, res: float) -> np.ndarray:
+    """Whether each labelled region slopes towards a few directions, as roof planes do.
+
+    The sloped pixels (over :data:`_SLOPED_DEG`) of a roof face a few directions (two for
+    a gable, four for a hip); those of a dome, a smooth crown, face all around. A region
+    passes when its sloped pixels are few (a flat roof) or when :data:`_ASPECT_BINS_KEPT`
+    of the :data:`_ASPECT_BINS` directions hold :data:`_ASPECT_SHARE` of them. A cheap test
+    before :func:`planar_enough`, which needs the segmentation.
+    """
+    dz_dy, dz_dx = np.gradient(z.astype(np.float64), res)  # rows run south
+    sloped = (labels > 0) & (np.hypot(dz_dx, dz_dy) > math.tan(math.radians(_SLOPED_DEG)))
+    aspect = np.degrees(np.arctan2(-dz_dx[sloped], dz_dy[sloped])) % 360.0
+    bins = np.minimum((aspect / (360.0 / _ASPECT_BINS)).astype(np.int64), _ASPECT_BINS - 1)
+    histogram = np.bincount(
+        labels[sloped] * _ASPECT_BINS + bins, minlength=(n + 1) * _ASPECT_BINS
+    ).reshape(n + 1, _ASPECT_BINS)
+    total = histogram.sum(axis=1)
+    top = np.sort(histogram, axis=1)[:, -_ASPECT_BINS_KEPT:].sum(axis=1)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    return (total < _FLAT_SHARE * sizes) | (top >= _ASPECT_SHARE * np.maximum(total, 1))
 
 
 def _near(surface: Surface, footprints: Sequence[Footprint], margin: float) -> np.ndarray:

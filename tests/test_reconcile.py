@@ -218,13 +218,27 @@ def test_build_adds_the_house_with_no_footprint_once(tmp_path: Path) -> None:
 
 
 def test_smooth_crown_beside_a_house_is_not_a_building(tmp_path: Path) -> None:
-    """A DSM alone, a crown without the leaves' texture: a dome that no few planes cover."""
+    """A DSM alone, a crown without the leaves' texture: a dome sloping every way."""
     scene = scenes.gable_with_casters(35.0, crown=(1.0, 3.0, 12.0), half_size=20.0)
-    (found,) = reconcile.unclaimed_buildings(scene.surface, [scene.footprint], scene.surface.bounds)
-    faces = roofs.segment_roofs(scene.surface, [found])
-    assert faces  # facets of the dome,
-    assert reconcile.planar_enough([found], faces) == []  # too small to be a roof
+    assert (
+        reconcile.unclaimed_buildings(scene.surface, [scene.footprint], scene.surface.bounds) == []
+    )
     summary = build.build_from_surface(
         build.Territory(scene.surface, [scene.footprint], communes=None), out=tmp_path / "c.gpkg"
     )
     assert (summary.buildings, summary.footprints_lidar_only) == (1, 0)
+
+
+def test_a_dome_that_passed_for_roof_planes_is_dropped_by_its_faces() -> None:
+    """The second gate: the crown's region, taken as a footprint, segments into many small
+    facets, which no roof has."""
+    scene = scenes.gable_with_casters(35.0, crown=(1.0, 3.0, 12.0), half_size=20.0)
+    crown = scenes.gable_with_casters(35.0, crown=(1.0, 3.0, 12.0), half_size=20.0, classes=True)
+    assert crown.surface.vegetation is not None
+    rows, cols = np.nonzero(crown.surface.vegetation)
+    x, y = crown.surface.transform * (cols + 0.5, rows + 0.5)
+    outline = shapely.MultiPoint(np.column_stack([x, y])).convex_hull
+    region = Footprint("LIDAR-crown", outline)
+    faces = roofs.segment_roofs(scene.surface, [region])
+    assert faces
+    assert reconcile.planar_enough([region], faces) == []
