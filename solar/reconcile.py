@@ -417,11 +417,14 @@ def _few_planes(z: np.ndarray, labels: np.ndarray, n: int, res: float) -> np.nda
     a gable, four for a hip); those of a dome, a smooth crown, face all around. A region
     passes when its sloped pixels are few (a flat roof) or when :data:`_ASPECT_BINS_KEPT`
     of the :data:`_ASPECT_BINS` directions hold :data:`_ASPECT_SHARE` of them. A cheap test
-    before :func:`planar_enough`, which needs the segmentation.
+    before :func:`planar_enough`, which needs the segmentation. It serves with a DSM alone:
+    the LAS classes tell crowns from roofs, and a roof of many directions could fail it.
     """
-    dz_dy, dz_dx = np.gradient(z.astype(np.float64), res)  # rows run south
-    sloped = (labels > 0) & (np.hypot(dz_dx, dz_dy) > math.tan(math.radians(_SLOPED_DEG)))
-    aspect = np.degrees(np.arctan2(-dz_dx[sloped], dz_dy[sloped])) % 360.0
+    # rows run south: the gradient along them is the slope towards the south
+    dz_south, dz_east = (np.asarray(g) for g in np.gradient(z.astype(np.float64), res))
+    sloped = (labels > 0) & (np.hypot(dz_east, dz_south) > math.tan(math.radians(_SLOPED_DEG)))
+    # downhill, clockwise from north
+    aspect = np.degrees(np.arctan2(-dz_east[sloped], dz_south[sloped])) % 360.0
     bins = np.minimum((aspect / (360.0 / _ASPECT_BINS)).astype(np.int64), _ASPECT_BINS - 1)
     histogram = np.bincount(
         labels[sloped] * _ASPECT_BINS + bins, minlength=(n + 1) * _ASPECT_BINS
