@@ -219,7 +219,13 @@ def uvicorn_server(
 ) -> Iterator[tuple[int, int]]:
     """A uvicorn subprocess serving ``cadastre`` on loopback; yields (port, pid)."""
     port = free_port()
-    env = {**os.environ, "CADASTRE_PATH": str(cadastre), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "CADASTRE_PATH": str(cadastre),
+        "PYTHONPATH": str(ROOT),
+        # every connection comes from 127.0.0.1: the per-client rate limit would answer 429
+        "CADASTRE_RATE_LIMIT": "0",
+    }
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
