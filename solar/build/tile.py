@@ -260,28 +260,16 @@ def _irradiate(
         [pv.module_plane(f.surface_tilt, f.surface_azimuth) for f in block]
     ).T
     face_pixels = [pixel_index[f.rows, f.cols] for f in block]
-    # Hours with the sun up: the lit fraction scales the circumsolar part too, which Perez
-    # gives whenever there is diffuse light, even in an hour without beam.
-    lit, sky_view, band_open = shading.face_shading(
-        horizons,
+    poa = _shaded_poa(
         face_pixels,
-        climate.sun_azimuth,
-        climate.sun_elevation,
         tilts,
         azimuths,
-        hour_mask=climate.sun_elevation > 0,
-    )
-    poa = irradiance.poa_irradiance(
-        climate.weather,
-        climate.solpos,
-        tilts,
-        azimuths,
-        shading=irradiance.Shading(lit, sky_view, band_open),
-        albedo=options.albedo,
+        horizons,
+        climate,
+        options,
         with_open=True,
         iam=pv.incidence_modifier(tilts),
     )
-    del lit
     assert poa.open_direct is not None  # asked for with_open
     pixels = np.concatenate(face_pixels)
     pixel_face = np.full(horizons.n_pixels, -1, dtype=np.int64)
@@ -308,25 +296,44 @@ def _roof_annual(
     if flat.size == 0:
         return annual
     level, south = np.zeros(flat.size), np.full(flat.size, 180.0)
-    lit, sky_view, band_open = shading.face_shading(
-        horizons,
-        [face_pixels[k] for k in flat],
-        climate.sun_azimuth,
-        climate.sun_elevation,
-        level,
-        south,
-        hour_mask=climate.sun_elevation > 0,
-    )
-    roof = irradiance.poa_irradiance(
-        climate.weather,
-        climate.solpos,
-        level,
-        south,
-        shading=irradiance.Shading(lit, sky_view, band_open),
-        albedo=options.albedo,
-    )
+    roof = _shaded_poa([face_pixels[k] for k in flat], level, south, horizons, climate, options)
     annual[flat] = roof.annual_kwh_m2
     return annual
+
+
+def _shaded_poa(
+    face_pixels: list[np.ndarray],
+    tilts: np.ndarray,
+    azimuths: np.ndarray,
+    horizons: horizon.Horizons,
+    climate: SiteClimate,
+    options: BuildOptions,
+    *,
+    with_open: bool = False,
+    iam: irradiance.IncidenceModifier | None = None,
+) -> irradiance.PlaneOfArray:
+    """Hourly irradiance of planes over faces' pixels, shaded by their horizons."""
+    # Hours with the sun up: the lit fraction scales the circumsolar part too, which Perez
+    # gives whenever there is diffuse light, even in an hour without beam.
+    lit, sky_view, band_open = shading.face_shading(
+        horizons,
+        face_pixels,
+        climate.sun_azimuth,
+        climate.sun_elevation,
+        tilts,
+        azimuths,
+        hour_mask=climate.sun_elevation > 0,
+    )
+    return irradiance.poa_irradiance(
+        climate.weather,
+        climate.solpos,
+        tilts,
+        azimuths,
+        shading=irradiance.Shading(lit, sky_view, band_open),
+        albedo=options.albedo,
+        with_open=with_open,
+        iam=iam,
+    )
 
 
 def _place(
