@@ -240,8 +240,11 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @contextmanager
-def served(app: FastAPI) -> Iterator[str]:
-    """``app`` served by uvicorn on a free loopback port, for a real browser; yields its URL."""
+def served(app: FastAPI, *, start_seconds: float = 10.0) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, for a real browser; yields its URL.
+
+    ``start_seconds`` is how long the server may take to start. [s]
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -249,7 +252,7 @@ def served(app: FastAPI) -> Iterator[str]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        for _ in range(200):
+        for _ in range(round(start_seconds / 0.05)):
             if server.started:
                 break
             thread.join(0.05)

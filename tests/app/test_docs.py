@@ -9,18 +9,16 @@ the service is refused, and the rendered operations are counted.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Route, sync_playwright
 
 from app.main import create_app
 from app.settings import Settings
+from tests.app.conftest import served
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -34,23 +32,8 @@ def docs_app(cadastre_path: Path) -> FastAPI:
 @pytest.fixture(scope="module")
 def base_url(docs_app: FastAPI) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, for the module's tests."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(docs_app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            thread.join(0.05)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with served(docs_app) as url:
+        yield url
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")

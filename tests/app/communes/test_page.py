@@ -7,13 +7,10 @@ alone: every request that leaves it is refused.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, Route, expect, sync_playwright
 
 from app.communes.store import Store
@@ -21,6 +18,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.app.communes.conftest import LENS
 from tests.app.conftest import BUILDING_IDS
+from tests.app.conftest import served as served_on_loopback
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -38,23 +36,8 @@ def served(
     _, key = store.create_key("Mairie de Lens", [LENS])
     store.close()
     app = create_app(Settings(path=cadastre_path, db=str(db), rate_limit=0))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(400):
-            if server.started:
-                break
-            thread.join(0.05)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}", db, key
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with served_on_loopback(app, start_seconds=20.0) as base_url:
+        yield base_url, db, key
 
 
 @pytest.fixture
