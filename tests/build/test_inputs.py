@@ -12,7 +12,6 @@ import pyogrio.raw
 import pytest
 import rasterio
 import shapely
-from affine import Affine
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -21,6 +20,7 @@ from solar.cadastre import Cadastre
 from solar.footprints import Attributes, read_footprints
 from solar.surface import Surface
 from tests import scenes
+from tests.rasters import write_window
 
 runner = CliRunner()
 
@@ -31,26 +31,17 @@ DATES = ("2021:06:14 10:00:00", "2021:06:15 10:00:00", "2022:03:01 09:30:00", No
 def _quarters(folder: Path, surface: Surface) -> list[Path]:
     """The scene in four DSM files named as IGN names its MNS LiDAR HD tiles."""
     rows, cols = surface.shape
-    paths = []
-    for k, (r0, c0) in enumerate([(0, 0), (0, cols // 2), (rows // 2, 0), (rows // 2, cols // 2)]):
-        data = surface.elevation[r0 : r0 + rows // 2, c0 : c0 + cols // 2]
-        path = folder / f"LHD_FXX_{686 + k % 2:04d}_{7032 + k // 2:04d}_MNS_O_0M50_LAMB93_IGN69.tif"
-        with rasterio.open(
-            path,
-            "w",
-            driver="GTiff",
-            height=data.shape[0],
-            width=data.shape[1],
-            count=1,
-            dtype="float32",
-            crs=surface.crs,
-            transform=surface.transform * Affine.translation(c0, r0),
-        ) as dst:
-            dst.write(data, 1)
-            if DATES[k]:
-                dst.update_tags(TIFFTAG_DATETIME=DATES[k])
-        paths.append(path)
-    return paths
+    corners = [(0, 0), (0, cols // 2), (rows // 2, 0), (rows // 2, cols // 2)]
+    return [
+        write_window(
+            folder / f"LHD_FXX_{686 + k % 2:04d}_{7032 + k // 2:04d}_MNS_O_0M50_LAMB93_IGN69.tif",
+            surface,
+            slice(r0, r0 + rows // 2),
+            slice(c0, c0 + cols // 2),
+            tags={"TIFFTAG_DATETIME": DATES[k]} if DATES[k] else None,
+        )
+        for k, (r0, c0) in enumerate(corners)
+    ]
 
 
 def _footprints(path: Path, scene: scenes.Scene) -> Path:

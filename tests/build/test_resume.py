@@ -26,7 +26,6 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
-from affine import Affine
 
 from solar import build
 from solar.build import run
@@ -40,6 +39,7 @@ from solar.surface import DsmSource, Surface, crop
 from solar.weather import read_weather
 from tests import scenes
 from tests.conftest import DELFT_CRS, DELFT_FOOTPRINTS, DELFT_LAZ
+from tests.rasters import write_window
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -245,8 +245,8 @@ def test_a_changed_file_changes_the_keys_of_the_tiles_it_reaches(tmp_path: Path)
     surface = scene.surface
     half = surface.shape[1] // 2
     west, east = tmp_path / "west.tif", tmp_path / "east.tif"
-    _write_dsm(west, surface, slice(0, half))
-    _write_dsm(east, surface, slice(half, None))
+    write_window(west, surface, cols=slice(0, half))
+    write_window(east, surface, cols=slice(half, None))
     source = DsmSource.open([west, east])
     # four footprints, one in each corner of the 40 m scene cut into 10 m tiles
     x0, y0, x1, y1 = surface.bounds
@@ -265,28 +265,12 @@ def test_a_changed_file_changes_the_keys_of_the_tiles_it_reaches(tmp_path: Path)
 
     raised = surface.elevation.copy()
     raised[:4, :4] += 1.0
-    _write_dsm(west, Surface(raised, surface.transform, surface.crs), slice(0, half))
+    write_window(west, Surface(raised, surface.transform, surface.crs), cols=slice(0, half))
     after = run.tile_keys(DsmSource.open([west, east]), tiles, climate, options)
     west_edge = surface.bounds[0] + half * surface.resolution
     reaches_west = [t.window[0] < west_edge for t in tiles]
     assert [a != b for a, b in zip(before, after, strict=True)] == reaches_west
     assert 0 < sum(reaches_west) < len(tiles)
-
-
-def _write_dsm(path: Path, surface: Surface, cols: slice) -> None:
-    data = surface.elevation[:, cols]
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        height=data.shape[0],
-        width=data.shape[1],
-        count=1,
-        dtype="float32",
-        crs=surface.crs,
-        transform=surface.transform * Affine.translation(cols.start or 0, 0),
-    ) as dst:
-        dst.write(data, 1)
 
 
 def test_an_output_that_cannot_be_written_stops_the_build_before_any_tile(
