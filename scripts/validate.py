@@ -52,6 +52,7 @@ from tests import scenes  # noqa: E402
 from tests.geometries import translated  # noqa: E402
 from tests.horizon_reference import horizon_angles_reference  # noqa: E402
 from tests.test_dwellings import _doors  # noqa: E402  (the tests' doors of the row)
+from tests.test_irradiance import pvlib_perez  # noqa: E402  (the tests' reference)
 
 MONTPELLIER_DSM = (
     LIDAR_DIR
@@ -181,21 +182,8 @@ def open_face() -> list[Row]:
     rows = []
     for tilt, azimuth in ((35.0, 180.0), (35.0, 90.0), (10.0, 180.0)):
         ours = float(irradiance.poa_irradiance(weather, solpos, [tilt], [azimuth]).annual_kwh_m2[0])
-        data = weather.data
-        total = pvlib.irradiance.get_total_irradiance(
-            tilt,
-            azimuth,
-            solpos["apparent_zenith"],
-            solpos["azimuth"],
-            data["dni"],
-            data["ghi"],
-            data["dhi"],
-            dni_extra=pvlib.irradiance.get_extra_radiation(data.index),
-            airmass=pvlib.atmosphere.get_relative_airmass(solpos["apparent_zenith"]),
-            model="perez",
-            albedo=0.2,
-        )["poa_global"]
-        reference = float(total.fillna(0.0).sum()) / 1000.0
+        total = pvlib_perez(weather, solpos, tilt, azimuth)["poa_global"]
+        reference = float(total.sum()) / 1000.0
         rows.append(
             Row(
                 f"open face {tilt:g}° facing {azimuth:g}°",

@@ -40,7 +40,9 @@ def open_sky(weather: Weather, solpos: pd.DataFrame) -> PlaneOfArray:
     return poa_irradiance(weather, solpos, tilt, azimuth)
 
 
-def _pvlib(weather: Weather, solpos: pd.DataFrame, tilt: float, azimuth: float) -> pd.DataFrame:
+def pvlib_perez(
+    weather: Weather, solpos: pd.DataFrame, tilt: float, azimuth: float
+) -> pd.DataFrame:
     """pvlib's own Perez transposition, the reference."""
     if np.isnan(azimuth):
         # A flat face is horizontal, where pvlib's result does not depend on the azimuth.
@@ -68,7 +70,7 @@ def _pvlib(weather: Weather, solpos: pd.DataFrame, tilt: float, azimuth: float) 
 def test_open_sky_equals_pvlib_perez(
     weather: Weather, solpos: pd.DataFrame, open_sky: PlaneOfArray, k: int
 ) -> None:
-    reference = _pvlib(weather, solpos, *PLANES[k])
+    reference = pvlib_perez(weather, solpos, *PLANES[k])
     assert open_sky.annual_kwh_m2[k] == pytest.approx(
         reference["poa_global"].sum() / 1000, rel=0.005
     )
@@ -88,7 +90,7 @@ def test_flat_none_azimuth_is_horizontal(weather: Weather, solpos: pd.DataFrame)
     tilt = [0.0, 30.0, 0.0, 0.0]
     azimuth = np.array([None, None, 90.0, 250.0], dtype=float)
     out = poa_irradiance(weather, solpos, tilt, azimuth)
-    reference = _pvlib(weather, solpos, 0.0, 0.0)["poa_global"]
+    reference = pvlib_perez(weather, solpos, 0.0, 0.0)["poa_global"]
     assert_allclose(out.poa_global, np.vstack([reference] * 4), atol=0.05)
 
 
@@ -122,7 +124,7 @@ def _one(
 
 def test_no_sun_removes_beam_and_circumsolar(weather: Weather, solpos: pd.DataFrame) -> None:
     out = _one(weather, solpos, lit=0.0, sky=1.0, band=1.0)
-    reference = _pvlib(weather, solpos, 35.0, 180.0)
+    reference = pvlib_perez(weather, solpos, 35.0, 180.0)
     assert out.poa_direct.max() == 0.0
     # Where pvlib does not clip its sky diffuse, the rest is what pvlib says.
     expected = (
@@ -145,7 +147,7 @@ def test_half_sky_view_removes_half_the_isotropic(
     weather: Weather, solpos: pd.DataFrame, open_sky: PlaneOfArray
 ) -> None:
     out = _one(weather, solpos, lit=1.0, sky=0.5, band=1.0)
-    iso = _pvlib(weather, solpos, 35.0, 180.0)["poa_isotropic"].to_numpy()
+    iso = pvlib_perez(weather, solpos, 35.0, 180.0)["poa_isotropic"].to_numpy()
     lost = open_sky.poa_diffuse[0] - out.poa_diffuse[0]
     assert_allclose(lost, 0.5 * iso, atol=0.05)
     assert out.annual_kwh_m2[0] < open_sky.annual_kwh_m2[0] - 100.0
@@ -156,7 +158,7 @@ def test_closed_horizon_band_removes_the_horizon_term(
     weather: Weather, solpos: pd.DataFrame, open_sky: PlaneOfArray
 ) -> None:
     out = _one(weather, solpos, lit=1.0, sky=1.0, band=0.0)
-    horizon = _pvlib(weather, solpos, 35.0, 180.0)["poa_horizon"].to_numpy()
+    horizon = pvlib_perez(weather, solpos, 35.0, 180.0)["poa_horizon"].to_numpy()
     assert horizon.sum() > 10_000.0  # the band is bright on the whole: 10+ kWh/m2/yr
     assert_allclose(open_sky.poa_diffuse[0] - out.poa_diffuse[0], horizon, atol=0.05)
     assert out.annual_kwh_m2[0] < open_sky.annual_kwh_m2[0]
