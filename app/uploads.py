@@ -132,6 +132,18 @@ async def _read_fields(request: Request, limit: int, file_field: str) -> dict[st
     return values
 
 
+def form_request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The ``openapi_extra`` of an endpoint that reads ``model`` with :func:`read_form`.
+
+    The form is read from the request itself, not declared as parameters, so FastAPI
+    cannot document it: this says it is a required multipart body of ``model``'s fields.
+    """
+    schema = model.model_json_schema()
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
+
+
 async def read_form(request: Request, model: type[M], *, limit: int, file_field: str = "file") -> M:
     """The multipart form of ``request``, its file read in memory, validated as ``model``.
 

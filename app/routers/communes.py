@@ -36,7 +36,7 @@ from app.communes.models import (
 from app.communes.store import Store
 from app.dependencies import Services, ServicesDep
 from app.models import ErrorBody
-from app.uploads import read_form
+from app.uploads import form_request_body, read_form
 from solar import suitability as suitability_classes
 from solar.cadastre import COMMUNE_SORT_KEYS
 from solar.communes.portfolio import PortfolioEntry, Status
@@ -320,12 +320,7 @@ def _import(
     "/{insee}/portfolio/import",
     response_model=ImportReport,
     summary="Import a list of the commune's buildings (CSV or XLSX)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"multipart/form-data": {"schema": ImportForm.model_json_schema()}},
-        }
-    },
+    openapi_extra=form_request_body(ImportForm),
     responses={
         413: {"model": ErrorBody, "description": "The file is larger than 10 MB."},
         422: {

@@ -31,7 +31,7 @@ from app.communes.jobs import register_job_kind
 from app.communes.store import Job, Store
 from app.dependencies import HeavyDep, Services, ServicesDep
 from app.models import ErrorBody
-from app.uploads import read_form
+from app.uploads import form_request_body, read_form
 from solar.cadastre import BuildingRecord, Cadastre
 from solar.communes import collective, operation
 from solar.communes.economics import CommuneTariffTable
@@ -566,12 +566,7 @@ def _recommend_on_curve(
     "/api/v1/communes/{insee}/buildings/{building_id}/recommendation",
     summary="The system to recommend for a building's own Enedis load curve",
     response_model=RecommendationOut,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"multipart/form-data": {"schema": CurveForm.model_json_schema()}},
-        }
-    },
+    openapi_extra=form_request_body(CurveForm),
     responses={
         404: {"model": ErrorBody, "description": "No such building in the commune."},
         413: {"model": ErrorBody, "description": "The file is larger than the service accepts."},

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, Response
 from app import views
 from app.dependencies import HeavyDep, Services, ServicesDep
 from app.models import ErrorBody, LinkyForm, ProjectIn, SimulationRequest, SimulationResult
-from app.uploads import form_errors, read_form
+from app.uploads import form_errors, form_request_body, read_form
 from solar import dwellings
 from solar.errors import InputError
 from solar.household.loadcurves import HouseholdOptions, LinkyCurve, read_linky, standard_profile
@@ -141,12 +141,7 @@ def _simulate_linky(services: Services, curve: LinkyCurve, project: ProjectIn) -
     "/linky",
     response_model=SimulationResult,
     summary="Simulate a project with your Linky load curve",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"multipart/form-data": {"schema": LinkyForm.model_json_schema()}},
-        }
-    },
+    openapi_extra=form_request_body(LinkyForm),
     responses={
         413: {"model": ErrorBody, "description": "The file is larger than the service accepts."}
     },
