@@ -22,6 +22,7 @@ from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from solar.errors import InputError, PayloadTooLarge
+from solar.household.loadcurves import LinkyCurve, read_linky
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -172,3 +173,21 @@ async def read_form(request: Request, model: type[M], *, limit: int, file_field:
             return model.model_validate(values)
     finally:
         values.clear()
+
+
+def read_load_curve(data: bytes) -> LinkyCurve:
+    """An uploaded Enedis load curve export (the form's ``file``), read for one request.
+
+    Raises
+    ------
+    solar.errors.InputError
+        Naming ``file`` (and the line): not the export, or not text.
+    """
+    try:
+        return read_linky(data, source="file")
+    except UnicodeDecodeError:
+        # read_linky falls back to Windows-1252, which leaves five byte values undefined
+        raise InputError(
+            "not a text file: expected the Enedis CSV export (UTF-8 or Windows-1252)",
+            source="file",
+        ) from None

@@ -31,11 +31,11 @@ from app.communes.jobs import register_job_kind
 from app.communes.store import Job, Store
 from app.dependencies import HeavyDep, Services, ServicesDep
 from app.models import ErrorBody
-from app.uploads import form_request_body, read_form
+from app.uploads import form_request_body, read_form, read_load_curve
 from solar.cadastre import BuildingRecord, Cadastre
 from solar.communes import collective, operation
 from solar.communes.economics import CommuneTariffTable
-from solar.communes.loadshapes import BuildingLoad, building_load
+from solar.communes.loadshapes import BuildingLoad, measured_load
 from solar.communes.pdf import write_pdf
 from solar.communes.portfolio import PortfolioEntry
 from solar.communes.reports import (
@@ -521,13 +521,6 @@ class RecommendationOut(BaseModel):
     warnings: list[str] = Field(description="What the curve's reading filled or assumed.")
 
 
-def _read_building_curve(data: bytes) -> BuildingLoad:
-    """The building's load from its Enedis export; in the heavy-work process."""
-    load = building_load(None, None, curve=data, curve_name="file")
-    assert load is not None  # a curve always gives a load
-    return load
-
-
 def _recommend_on_curve(
     services: Services, record: BuildingRecord, load: BuildingLoad, date: dt.date
 ) -> RecommendationOut:
@@ -589,7 +582,7 @@ async def recommendation_on_curve(
     if record.commune_insee != insee:
         raise NotFound(f"no building {building_id!r} in commune {insee}")
     form = await read_form(request, CurveForm, limit=services.settings.upload_limit_bytes)
-    load = await heavy.in_process(_read_building_curve, form.file)
+    load = measured_load(await heavy.in_process(read_load_curve, form.file))
     body = await heavy.in_thread(
         _recommend_on_curve, services, record, load, form.tariff_date or _today()
     )

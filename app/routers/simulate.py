@@ -19,10 +19,10 @@ from fastapi import APIRouter, Request, Response
 from app import views
 from app.dependencies import HeavyDep, Services, ServicesDep
 from app.models import ErrorBody, LinkyForm, ProjectIn, SimulationRequest, SimulationResult
-from app.uploads import form_errors, form_request_body, read_form
+from app.uploads import form_errors, form_request_body, read_form, read_load_curve
 from solar import dwellings
 from solar.errors import InputError
-from solar.household.loadcurves import HouseholdOptions, LinkyCurve, read_linky, standard_profile
+from solar.household.loadcurves import HouseholdOptions, LinkyCurve, standard_profile
 from solar.household.project import simulate_project
 from solar.household.uncertainty import Spreads
 
@@ -120,17 +120,6 @@ def _simulate_standard(services: Services, body: SimulationRequest) -> Response:
     return _simulate(services, body, load, spreads=Spreads())
 
 
-def _read_curve(data: bytes) -> LinkyCurve:
-    try:
-        return read_linky(data, source="file")
-    except UnicodeDecodeError:
-        # read_linky falls back to Windows-1252, which leaves five byte values undefined
-        raise InputError(
-            "not a text file: expected the Enedis CSV export (UTF-8 or Windows-1252)",
-            source="file",
-        ) from None
-
-
 def _simulate_linky(services: Services, curve: LinkyCurve, project: ProjectIn) -> Response:
     return _simulate(
         services, project, curve.hourly, spreads=Spreads.for_measured_load(), linky=curve
@@ -157,5 +146,5 @@ async def simulate_linky(request: Request, services: ServicesDep, heavy: HeavyDe
     form = await read_form(request, LinkyForm, limit=services.settings.upload_limit_bytes)
     with form_errors():
         project = form.project()
-    curve = await heavy.in_process(_read_curve, form.file)
+    curve = await heavy.in_process(read_load_curve, form.file)
     return await heavy.in_thread(_simulate_linky, services, curve, project)

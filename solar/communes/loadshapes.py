@@ -184,6 +184,11 @@ class BuildingLoad:
     curve: LinkyCurve | None = None
 
 
+def measured_load(curve: LinkyCurve) -> BuildingLoad:
+    """A communal building's load from its own Enedis load curve."""
+    return BuildingLoad(curve.hourly, curve.annual_kwh, "courbe Enedis", curve)
+
+
 def building_load(
     usage: str | None,
     annual_kwh: float | None,
@@ -211,8 +216,7 @@ def building_load(
         None without a curve and without an annual consumption > 0.
     """
     if curve is not None:
-        measured = read_linky(curve, source=curve_name)
-        return BuildingLoad(measured.hourly, measured.annual_kwh, "courbe Enedis", measured)
+        return measured_load(read_linky(curve, source=curve_name))
     if annual_kwh is None or annual_kwh <= 0:
         return None
     if not np.isfinite(annual_kwh):

@@ -327,3 +327,10 @@ def test_a_buildings_own_load_curve_sizes_its_system(
         headers=Keys.bearer(report_keys.lens),
     )
     assert bad.status_code == 422
+    binary = client.post(
+        path,
+        files={"file": ("courbe.csv", bytes(range(256)) * 8, "text/csv")},
+        headers=Keys.bearer(report_keys.lens),
+    )
+    assert binary.status_code == 422
+    assert binary.json()["detail"].startswith("file")
