@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.communes.keys import INSEE_PATTERN, KeyScope
@@ -52,14 +53,20 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def key_scope(
+async def key_scope(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     store: StoreDep,
 ) -> KeyScope:
-    """The scope of the request's key; 401 without a valid one."""
+    """The scope of the request's key; 401 without a valid one.
+
+    A key checked a moment ago is trusted from memory (:meth:`Store.trusted_scope`);
+    otherwise the store is read in a worker thread, since PostgreSQL answers over the network.
+    """
     if credentials is None:
         raise _unauthorized("an API key is needed: Authorization: Bearer KEY")
-    scope = store.authenticate(credentials.credentials)
+    scope = store.trusted_scope(credentials.credentials)
+    if scope is None:
+        scope = await run_in_threadpool(store.authenticate, credentials.credentials)
     if scope is None:
         raise _unauthorized("unknown or revoked API key")
     return scope
@@ -68,12 +75,16 @@ def key_scope(
 KeyScopeDep = Annotated[KeyScope, Depends(key_scope)]
 
 
-def commune_access(
+async def commune_access(
     insee: Annotated[str, Path(max_length=10, description="INSEE code of the commune.")],
     scope: KeyScopeDep,
     services: ServicesDep,
 ) -> KeyScope:
-    """The key's scope when it reaches the commune ``insee`` of the path; 403, 404 else."""
+    """The key's scope when it reaches the commune ``insee`` of the path; 403, 404 else.
+
+    Run in the event loop: the cadastre's check is one indexed read of a local file, far
+    cheaper than a hop to a worker thread.
+    """
     if not scope.covers(insee):
         raise HTTPException(403, f"this key does not reach the commune {insee}")
     if not INSEE_PATTERN.match(insee) or not services.cadastre.has_commune(insee):
@@ -81,7 +92,7 @@ def commune_access(
     return scope
 
 
-def territory_access(scope: KeyScopeDep) -> KeyScope:
+async def territory_access(scope: KeyScopeDep) -> KeyScope:
     """The key's scope when it reaches the whole territory; 403 else."""
     if not scope.territory:
         raise HTTPException(403, "this endpoint needs a territory key (the PMA's)")

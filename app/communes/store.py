@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -314,6 +316,14 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+KEY_RECHECK_SECONDS = 5.0
+"""How long a checked key is trusted without reading the store again: a key revoked by
+another process (``cadastre keys revoke``, another server) stops working within this time."""
+
+_TRUSTED_KEYS_MAX = 1024
+_clock = time.monotonic
+
+
 class Store:
     """The communes' store, safe across threads (a connection per operation, pooled).
 
@@ -351,6 +361,9 @@ class Store:
         except Exception:
             self._engine.dispose()
             raise
+        # key digest -> (monotonic time until which it is trusted, its scope)
+        self._trusted: dict[str, tuple[float, KeyScope]] = {}
+        self._trusted_lock = threading.Lock()
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -676,6 +689,8 @@ class Store:
         if key.revoked_at is not None:
             return key
         now = _now()
+        with self._trusted_lock:
+            self._trusted.clear()
         with self._write() as connection:
             connection.execute(
                 keys_table.update().where(keys_table.c.id == key.key_id).values(revoked_at=now)
@@ -710,7 +725,26 @@ class Store:
                         )
                     ).scalars()
                 )
-        return KeyScope(key_id=row.id, label=row.label, communes=communes)
+        scope = KeyScope(key_id=row.id, label=row.label, communes=communes)
+        with self._trusted_lock:
+            if len(self._trusted) >= _TRUSTED_KEYS_MAX:
+                self._trusted.clear()
+            self._trusted[digest] = (_clock() + KEY_RECHECK_SECONDS, scope)
+        return scope
+
+    def trusted_scope(self, key: str) -> KeyScope | None:
+        """The scope of a key :meth:`authenticate` accepted less than
+        :data:`KEY_RECHECK_SECONDS` ago, without reading the store; None otherwise.
+
+        The listing pages of a commune's agent come one after another with the same key:
+        this spares each of them two queries, and with PostgreSQL two round trips.
+        """
+        digest = hash_key(key)
+        with self._trusted_lock:
+            trusted = self._trusted.get(digest)
+        if trusted is None or trusted[0] < _clock():
+            return None
+        return trusted[1]
 
     # --- jobs -------------------------------------------------------------------------
 

@@ -173,6 +173,32 @@ def test_keys_are_revoked_by_id_or_label(store: Store) -> None:
     assert [j["action"] for j in store.journal()][-2:] == ["key.revoke", "key.revoke"]
 
 
+def test_a_checked_key_is_trusted_for_a_few_seconds_only(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, lens = store.create_key("Mairie de Lens", ["62498"])
+    assert store.trusted_scope(lens) is None  # never checked
+    checked = store.authenticate(lens)
+    assert store.trusted_scope(lens) == checked
+    assert store.trusted_scope(lens + "x") is None
+    # another process revokes it: this store notices once the trust runs out
+    other = Store(store.url)
+    other.revoke_key("Mairie de Lens")
+    other.close()
+    assert store.trusted_scope(lens) == checked
+    later = store_module._clock() + store_module.KEY_RECHECK_SECONDS + 0.1
+    monkeypatch.setattr(store_module, "_clock", lambda: later)
+    assert store.trusted_scope(lens) is None
+    assert store.authenticate(lens) is None
+
+
+def test_revoking_a_key_here_ends_its_trust_at_once(store: Store) -> None:
+    _, lens = store.create_key("Mairie de Lens", ["62498"])
+    assert store.authenticate(lens) is not None
+    store.revoke_key("Mairie de Lens")
+    assert store.trusted_scope(lens) is None
+
+
 @pytest.mark.parametrize(
     ("label", "communes", "message"),
     [
