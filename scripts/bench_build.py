@@ -2,9 +2,10 @@
 
 Run from the repository root::
 
-    python scripts/bench_build.py [--runs 3] [--json PATH] [--skip-delft]
+    python scripts/bench_build.py [--runs 3] [--json PATH] [--cases delft synthetic corons]
+                                  [--umep-runs 1] [--no-umep]
 
-Two cases:
+Three cases:
 
 - ``delft``: the Delft AHN3 sample through the real command path,
   ``build_cadastre(BuildInputs(laz=[...], laz_crs="EPSG:28992", buildings=bgt_pand.sqlite))``;
@@ -13,6 +14,12 @@ Two cases:
 - ``synthetic``: the seeded synthetic district of ``scripts/synthetic.py`` (1 km² at 0.5 m,
   2000 × 2000 px, in Lambert-93) through ``build_from_surface``, checked against the
   shading targets: a full build in at most 20 s with a peak RSS of at most 2 GiB.
+- ``corons``: the dense district of ``scripts/synthetic.py`` (:func:`corons_district`:
+  about 4,000 terraced houses on 1 km² at 0.5 m, garden trees, 3 cm of noise) through
+  ``build_from_surface``, checked against the dense-district targets: at most 10 s with a
+  peak RSS of at most 2 GiB. UMEP's shadow casting on the same surface, in the same run
+  and in a fresh process, gives the ratio of its time to the build's (see
+  :func:`measure_umep`).
 
 Each run is a fresh process (this script, called with ``--child``), so that its time
 includes loading the compiled kernels and its peak resident memory is its own (``VmHWM``,
@@ -26,12 +33,14 @@ reading the inputs) and ``other`` (the rest of ``build_from_surface``: the site'
 tiling, building totals, communes).
 
 The machine is shared: a missed target is reported, not an error; the exit status is
-non-zero only when a run crashes.
+non-zero only when a run crashes. On a loaded machine, run with ``--cases corons`` and
+read the stage split: the stages of one build share the same load.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -42,6 +51,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from solar.resources import DATA_DIR
 
@@ -54,6 +64,10 @@ DELFT_CRS = "EPSG:28992"  # Amersfoort / RD New, the CRS of AHN3
 # The shading targets for the synthetic 1 km² district at 0.5 m.
 TARGET_SECONDS = 20.0
 TARGET_RSS_MB = 2048.0  # 2 GiB [MiB]
+# The dense district's: 1 km² of corons at 0.5 m on 2 cores.
+CORONS_TARGET_SECONDS = 10.0
+CASES = ("delft", "synthetic", "corons")
+DISTRICTS = ("synthetic", "corons")  # the generated cases
 STAGES = ("read", "roofs", "horizon", "irradiance", "pv", "raster", "write", "other")
 RESULT_PREFIX = "BENCH_BUILD_RESULT "
 
@@ -65,7 +79,7 @@ class BuildRun:
     Attributes
     ----------
     case : str
-        ``delft`` or ``synthetic``.
+        One of :data:`CASES`.
     seconds : float
         Wall time of the build call, reading the inputs included. [s]
     stage_seconds : dict of str to float
@@ -153,17 +167,68 @@ def build_delft(out_dir: Path) -> BuildRun:
     return _run("delft", summary, time.perf_counter() - start)
 
 
-def build_synthetic(out_dir: Path, seed: int, size_m: float, resolution: float) -> BuildRun:
-    """Build the synthetic district from memory; generating it is not timed."""
-    # synthetic.py sits beside this script, so on sys.path when either benchmark runs.
-    from synthetic import synthetic_surface
-
+def build_district(
+    out_dir: Path, case: str, seed: int, size_m: float, resolution: float
+) -> BuildRun:
+    """Build a generated district (``synthetic`` or ``corons``) from memory; generating it
+    is not timed."""
     from solar.build import Territory, build_from_surface
 
-    surface, footprints = synthetic_surface(seed, size_m, resolution)
+    surface, footprints = _district_surface(case, seed, size_m, resolution)
     start = time.perf_counter()
-    summary = build_from_surface(Territory(surface, footprints), out=out_dir / "synthetic.gpkg")
-    return _run("synthetic", summary, time.perf_counter() - start)
+    summary = build_from_surface(Territory(surface, footprints), out=out_dir / f"{case}.gpkg")
+    return _run(case, summary, time.perf_counter() - start)
+
+
+def _district_surface(case: str, seed: int, size_m: float, resolution: float) -> tuple:
+    """The surface and footprints of a generated district, in Lambert-93."""
+    # synthetic.py sits beside this script, so on sys.path when either benchmark runs.
+    from synthetic import corons_surface, synthetic_surface
+
+    generate = corons_surface if case == "corons" else synthetic_surface
+    return generate(seed, size_m, resolution)
+
+
+@dataclass(frozen=True)
+class UmepRun:
+    """UMEP's shadow casting on a generated district, scaled to a SEBE run.
+
+    Attributes
+    ----------
+    case : str
+        The district.
+    estimates_s : list of float
+        One estimate of 145 sky patches per run. [s]
+    band_seconds : dict of str to float
+        Median time of one sun position at each band's altitude (keys in degrees). [s]
+    peak_rss_mb : float
+        [MiB]
+    """
+
+    case: str
+    estimates_s: list[float]
+    band_seconds: dict[str, float]
+    peak_rss_mb: float
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(self.estimates_s)
+
+
+def measure_umep(case: str, seed: int, size_m: float, resolution: float, runs: int) -> UmepRun:
+    """UMEP's shadow casting on the district, one sun position per Tregenza band, scaled
+    to 145 patches: the method of ``bench_shading.measure_umep``, on any district.
+
+    UMEP gets heights above the grid's lowest point, its best case (see
+    ``bench_shading.py``).
+    """
+    from bench_shading import umep_patch_estimates
+
+    surface, _ = _district_surface(case, seed, size_m, resolution)
+    heights = surface.elevation - surface.elevation.min()
+    estimates, per_band = umep_patch_estimates(heights, resolution, runs)
+    bands = {str(a): statistics.median(t) for a, t in per_band.items()}
+    return UmepRun(case, estimates, bands, peak_rss_mb())
 
 
 def run_isolated(
@@ -176,11 +241,25 @@ def run_isolated(
     RuntimeError
         The build crashed; the message holds the end of its error output.
     """
+    return BuildRun(**_in_child(["--child", case], seed, size_m, resolution))
+
+
+def umep_isolated(
+    case: str, seed: int, size_m: float, resolution: float, runs: int
+) -> UmepRun | None:
+    """:func:`measure_umep` in a fresh Python process; None when UMEP is not installed."""
+    if importlib.util.find_spec("umep") is None:
+        return None
+    figures = _in_child(["--child-umep", case, "--umep-runs", str(runs)], seed, size_m, resolution)
+    return UmepRun(**figures)
+
+
+def _in_child(arguments: list[str], seed: int, size_m: float, resolution: float) -> dict[str, Any]:
+    """Run this script with ``arguments`` in a fresh process; the figures it prints."""
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
-        "--child",
-        case,
+        *arguments,
         "--seed",
         str(seed),
         "--size-m",
@@ -196,9 +275,10 @@ def run_isolated(
     ]
     if done.returncode != 0 or not results:
         raise RuntimeError(
-            f"the {case} build crashed (exit {done.returncode}):\n{done.stderr[-4000:]}"
+            f"{' '.join(arguments)} crashed (exit {done.returncode}):\n{done.stderr[-4000:]}"
         )
-    return BuildRun(**json.loads(results[-1]))
+    figures: dict[str, Any] = json.loads(results[-1])
+    return figures
 
 
 @dataclass(frozen=True)
@@ -254,10 +334,13 @@ def measure_case(case: str, runs: int, seed: int, size_m: float, resolution: flo
     return CaseResult(case, warmup, timed)
 
 
-def target_checks(seconds: float, peak_rss_mb: float) -> list[tuple[str, bool]]:
-    """The synthetic district's targets: (description with the figure, met)."""
+def target_checks(
+    seconds: float, peak_rss_mb: float, case: str = "synthetic"
+) -> list[tuple[str, bool]]:
+    """A generated district's targets: (description with the figure, met)."""
+    target = CORONS_TARGET_SECONDS if case == "corons" else TARGET_SECONDS
     return [
-        (f"wall time {seconds:.1f}s <= {TARGET_SECONDS:.0f}s", seconds <= TARGET_SECONDS),
+        (f"wall time {seconds:.1f}s <= {target:.0f}s", seconds <= target),
         (
             f"peak RSS {peak_rss_mb:.0f}MB <= {TARGET_RSS_MB:.0f}MB (2 GiB)",
             peak_rss_mb <= TARGET_RSS_MB,
@@ -265,8 +348,9 @@ def target_checks(seconds: float, peak_rss_mb: float) -> list[tuple[str, bool]]:
     ]
 
 
-def print_table(results: list[CaseResult]) -> None:
-    """Medians per case, the stage split, each run, and the synthetic district's targets."""
+def print_table(results: list[CaseResult], umep: UmepRun | None = None) -> None:
+    """Medians per case, the stage split, each run, the generated districts' targets, and
+    the ratio of UMEP's time to the build's on the same district."""
     header = (
         f"{'case':<11} {'area':>9} {'median':>8} {'per km²':>9} {'peak RSS':>9} "
         f"{'buildings':>9} {'faces':>6} {'kWc':>9} {'MWh/yr':>9}"
@@ -295,11 +379,19 @@ def print_table(results: list[CaseResult]) -> None:
             f"{c.warmup.peak_rss_mb:.0f}MB (not in the medians)"
         )
     for c in results:
-        if c.case == "synthetic":
+        if c.case in DISTRICTS:
             print()
-            print("synthetic district targets:")
-            for text, met in target_checks(c.seconds, c.peak_rss_mb):
+            print(f"{c.case} district targets ({c.seconds / c.area_km2:.1f} s/km²):")
+            for text, met in target_checks(c.seconds, c.peak_rss_mb, c.case):
                 print(f"  {'PASS' if met else 'FAIL'}  {text}")
+            if umep is not None and umep.case == c.case:
+                print(
+                    f"  UMEP shadow casting, 145 patches: {umep.seconds:.1f}s, "
+                    f"{umep.seconds / c.seconds:.1f} times the whole build's wall time "
+                    f"(one sun position: "
+                    + ", ".join(f"{a}°: {t:.2f}s" for a, t in umep.band_seconds.items())
+                    + ")"
+                )
 
 
 def _child(case: str, seed: int, size_m: float, resolution: float) -> None:
@@ -307,7 +399,7 @@ def _child(case: str, seed: int, size_m: float, resolution: float) -> None:
         if case == "delft":
             run = build_delft(Path(tmp))
         else:
-            run = build_synthetic(Path(tmp), seed, size_m, resolution)
+            run = build_district(Path(tmp), case, seed, size_m, resolution)
     print(RESULT_PREFIX + json.dumps(asdict(run)), flush=True)
 
 
@@ -315,14 +407,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per case")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
-    parser.add_argument("--skip-delft", action="store_true", help="only the synthetic case")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic district")
-    parser.add_argument("--size-m", type=float, default=1000.0, help="its side [m]")
-    parser.add_argument("--resolution", type=float, default=0.5, help="its pixel size [m]")
-    parser.add_argument("--child", choices=("delft", "synthetic"), help=argparse.SUPPRESS)
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument("--skip-delft", action="store_true", help="leave the delft case out")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated districts")
+    parser.add_argument("--size-m", type=float, default=1000.0, help="their side [m]")
+    parser.add_argument("--resolution", type=float, default=0.5, help="their pixel size [m]")
+    parser.add_argument("--umep-runs", type=int, default=1, help="runs of UMEP on the corons")
+    parser.add_argument("--no-umep", action="store_true", help="skip UMEP")
+    parser.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
+    parser.add_argument("--child-umep", choices=DISTRICTS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _child(args.child, args.seed, args.size_m, args.resolution)
+        return 0
+    if args.child_umep:
+        umep_run = measure_umep(
+            args.child_umep, args.seed, args.size_m, args.resolution, args.umep_runs
+        )
+        print(RESULT_PREFIX + json.dumps(asdict(umep_run)), flush=True)
         return 0
 
     load = os.getloadavg()
@@ -331,32 +433,43 @@ def main(argv: list[str] | None = None) -> int:
         f"process; {os.cpu_count()} cores, load average {load[0]:.2f} at start",
         flush=True,
     )
-    cases = ["synthetic"] if args.skip_delft else ["delft", "synthetic"]
+    cases = [c for c in args.cases if not (args.skip_delft and c == "delft")]
+    district = (args.seed, args.size_m, args.resolution)
+    umep = None
     try:
-        results = [
-            measure_case(case, args.runs, args.seed, args.size_m, args.resolution) for case in cases
-        ]
+        results = [measure_case(case, args.runs, *district) for case in cases]
+        if "corons" in cases and not args.no_umep:
+            umep = umep_isolated("corons", *district, args.umep_runs)
+            if umep is None:
+                print("UMEP is not installed: `pip install -e '.[bench]'` to compare.")
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 1
     print()
-    print_table(results)
+    print_table(results, umep)
     if args.json:
         payload = {
             "runs": args.runs,
             "cpu_count": os.cpu_count(),
             "load_average_at_start": load,
             "load_average_at_end": os.getloadavg(),
-            "synthetic": {"seed": args.seed, "size_m": args.size_m, "resolution": args.resolution},
-            "targets": {"seconds": TARGET_SECONDS, "peak_rss_mb": TARGET_RSS_MB},
+            "districts": {"seed": args.seed, "size_m": args.size_m, "resolution": args.resolution},
+            "targets": {
+                "synthetic_seconds": TARGET_SECONDS,
+                "corons_seconds": CORONS_TARGET_SECONDS,
+                "peak_rss_mb": TARGET_RSS_MB,
+            },
             "cases": [c.as_dict() for c in results],
+            "target_checks": [
+                {"case": c.case, "check": text, "pass": met}
+                for c in results
+                if c.case in DISTRICTS
+                for text, met in target_checks(c.seconds, c.peak_rss_mb, c.case)
+            ],
         }
-        synthetic = [c for c in results if c.case == "synthetic"]
-        if synthetic:
-            payload["target_checks"] = [
-                {"check": text, "pass": met}
-                for text, met in target_checks(synthetic[0].seconds, synthetic[0].peak_rss_mb)
-            ]
+        if umep is not None:
+            corons = next(c for c in results if c.case == "corons")
+            payload["umep"] = {**asdict(umep), "ratio_to_build": umep.seconds / corons.seconds}
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"\nfigures written to {args.json}")
     return 0

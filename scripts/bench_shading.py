@@ -214,18 +214,14 @@ def measure_pixel_sums(seed: int, size_m: float, resolution: float, runs: int) -
     return Measure("pixel beam sums, 13 bands", times, _peak_rss_mb())
 
 
-def measure_umep(seed: int, size_m: float, resolution: float, runs: int) -> Measure | None:
-    """UMEP's shadow casting, one sun position per Tregenza band, scaled to 145 patches.
+def umep_patch_estimates(
+    heights: np.ndarray, resolution: float, runs: int
+) -> tuple[list[float], dict[int, list[float]]]:
+    """UMEP's shadow casting on ``heights``, one sun position per Tregenza band, scaled to
+    145 patches: each run's 145-patch estimate [s], and each band's times of one sun
+    position [s], by altitude [°]."""
+    from umep.util.shadowingfunctions import shadowingfunctionglobalradiation
 
-    The times returned are the 145-patch estimates of each run; the note gives the
-    median time of one sun position in each band. None when UMEP is not installed.
-    """
-    try:
-        from umep.util.shadowingfunctions import shadowingfunctionglobalradiation
-    except ImportError:
-        return None
-    elevation, _ = _district(seed, size_m, resolution)
-    heights = elevation - elevation.min()
     scale = 1.0 / resolution  # UMEP's scale: pixels per metre
     per_band: dict[int, list[float]] = {altitude: [] for altitude, _ in TREGENZA_BANDS}
     estimates = []
@@ -240,6 +236,21 @@ def measure_umep(seed: int, size_m: float, resolution: float, runs: int) -> Meas
             per_band[altitude].append(elapsed)
             total += patches * elapsed
         estimates.append(total)
+    return estimates, per_band
+
+
+def measure_umep(seed: int, size_m: float, resolution: float, runs: int) -> Measure | None:
+    """UMEP's shadow casting, one sun position per Tregenza band, scaled to 145 patches.
+
+    The times returned are the 145-patch estimates of each run; the note gives the
+    median time of one sun position in each band. None when UMEP is not installed.
+    """
+    try:
+        import umep.util.shadowingfunctions  # noqa: F401
+    except ImportError:
+        return None
+    elevation, _ = _district(seed, size_m, resolution)
+    estimates, per_band = umep_patch_estimates(elevation - elevation.min(), resolution, runs)
     bands = ", ".join(f"{a}°: {statistics.median(t):.2f}s" for a, t in per_band.items())
     return Measure("UMEP, 145 patches (scaled)", estimates, _peak_rss_mb(), bands)
 

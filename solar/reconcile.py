@@ -344,21 +344,25 @@ def unclaimed_buildings(
     labels, n = ndimage.label(candidates)
     if n == 0:
         return []
-    index = np.arange(1, n + 1)
-    counts = ndimage.sum_labels(np.ones_like(labels), labels, index)
+    counts = np.bincount(labels.ravel(), minlength=n + 1)
     # with a DSM alone, texture is the only sign of a crown, and a smooth one passes it
     classified = surface.building is not None or surface.vegetation is not None
     few_planes = np.ones(n + 1, bool) if classified else _few_planes(z, labels, n, res)
-    centres = ndimage.center_of_mass(candidates, labels, index)
-    boxes = ndimage.find_objects(labels)
     edge = np.zeros(n + 1, bool)
     for border in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         edge[border] = True
+    # Most regions of a town are crowns that fail these tests: only the others are placed.
+    index = np.flatnonzero(
+        (counts * res * res >= UNCLAIMED_MIN_AREA) & ~edge & few_planes & (np.arange(n + 1) > 0)
+    )
+    if index.size == 0:
+        return []
+    centres = ndimage.center_of_mass(candidates, labels, index)
+    boxes = ndimage.find_objects(labels)
     found = []
     x0, y0, x1, y1 = core
-    for k, (row, col), count, box in zip(index, centres, counts, boxes, strict=True):
-        if count * res * res < UNCLAIMED_MIN_AREA or edge[k] or not few_planes[k]:
-            continue
+    for k, (row, col) in zip(index, centres, strict=True):
+        box = boxes[k - 1]
         x, y = surface.transform * (col + 0.5, row + 0.5)
         if not (x0 <= x < x1 and y0 <= y < y1):
             continue

@@ -324,3 +324,160 @@ def test_delft_ahn3_row_houses(delft_surface: tuple[Surface, tuple[Footprint, ..
     by_id = {f.building_id: f.geometry for f in footprints}
     for face in faces:
         assert face.polygon.difference(by_id[face.building_id]).area < 1e-6
+
+
+def _houses(scene: scenes.Scene, n: int, overlap: float = 0.0) -> list[Footprint]:
+    """The scene's footprint cut into ``n`` houses across its long side; each house
+    reaches ``overlap`` metres into the next, as surveys' neighbouring polygons do."""
+    xmin, ymin, xmax, ymax = scene.footprint.geometry.bounds
+    edges = np.linspace(xmin, xmax, n + 1)
+    return [
+        Footprint(f"h{k}", shapely.box(edges[k], ymin, min(edges[k + 1] + overlap, xmax), ymax))
+        for k in range(n)
+    ]
+
+
+def _same_faces(got: list[RoofFace], expected: list[RoofFace]) -> None:
+    assert [f.face_id for f in got] == [f.face_id for f in expected]
+    for a, b in zip(got, expected, strict=True):
+        assert a.plane == b.plane and a.area_m2 == b.area_m2
+        assert a.usable_area_m2 == b.usable_area_m2
+        for field in ("rows", "cols", "obstacle_rows", "obstacle_cols"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+        assert shapely.equals_exact(a.polygon, b.polygon, tolerance=0.0)
+        assert shapely.equals_exact(a.usable_polygon, b.usable_polygon, tolerance=0.0)
+
+
+@pytest.mark.parametrize("overlap", [0.0, 0.6])
+def test_buildings_segmented_together_are_segmented_as_alone(overlap: float) -> None:
+    """The buildings of a tile are rasterised, traced, simplified and clipped together:
+    each must come out as if it were alone, overlapping neighbours included."""
+    scene = scenes.terrace(houses=6)
+    houses = _houses(scene, 6, overlap)
+    together = segment_roofs(scene.surface, houses)
+    alone = [face for house in houses for face in segment_roofs(scene.surface, [house])]
+    assert len({f.building_id for f in together}) == 6
+    _same_faces(together, alone)
+
+
+def test_a_footprint_over_the_grid_edge_keeps_its_pixels_only() -> None:
+    """A footprint that runs off the grid is cut to its window: none of its pixels land
+    on the next building's, rasterised beside it."""
+    scene = scenes.terrace(houses=4, tree=None)
+    houses = _houses(scene, 4)
+    xmin, ymin, _, ymax = houses[0].geometry.bounds
+    # the first house reaches 100 m west, far off the 40 m grid
+    off = Footprint("off", shapely.box(xmin - 100.0, ymin, houses[0].geometry.bounds[2], ymax))
+    together = segment_roofs(scene.surface, [off, *houses[1:]])
+    alone = [face for house in [off, *houses[1:]] for face in segment_roofs(scene.surface, [house])]
+    _same_faces(together, alone)
+
+
+def _rough_patches_reference(spread: np.ndarray, threshold: float, width: int) -> np.ndarray:
+    """The crown mask with scipy.ndimage: a 3×3 median by count, opening, erosion."""
+    from scipy import ndimage
+
+    above = (spread > threshold).astype(np.uint8)
+    rough = ndimage.correlate(above, np.ones((3, 3), np.uint8), mode="reflect") >= 5
+    patches = ndimage.binary_opening(rough, structure=np.ones((width, width), bool))
+    return ndimage.binary_erosion(patches, structure=np.ones((3, 3), bool))
+
+
+@pytest.mark.parametrize("width", [3, 4, 5, 6, 10])
+def test_rough_patches_match_scipy_morphology(width: int) -> None:
+    rng = np.random.default_rng(width)
+    for _ in range(20):
+        shape = tuple(int(n) for n in rng.integers(1, 40, 2))
+        # patches of roughness, NaN off the roof
+        spread = _blur(rng.random(shape)) * 0.6
+        spread[rng.random(shape) < 0.1] = np.nan
+        np.testing.assert_array_equal(
+            roofs._rough_patches(spread, 0.3, width),
+            _rough_patches_reference(spread, 0.3, width),
+        )
+
+
+def _blur(values: np.ndarray) -> np.ndarray:
+    """Values smoothed over 3×3: random patches rather than salt and pepper."""
+    from scipy import ndimage
+
+    return ndimage.uniform_filter(values, 3, mode="nearest")
+
+
+def test_unfit_patches_match_scipy_labelling() -> None:
+    """Patches of unfit roof pixels: 8-connected, open when they touch the roof's edge."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        shape = tuple(int(n) for n in rng.integers(3, 30, 2))
+        territory = _blur(rng.random(shape)) > 0.35
+        labels = np.where(territory & (rng.random(shape) < 0.6), 1, 0).astype(np.int32)
+        patches, is_open, sizes = roofs._unfit_patches(labels, territory)
+        unfit = territory & (labels == 0)
+        reference, n = ndimage.label(unfit, structure=np.ones((3, 3), bool))
+        assert patches.max() == n
+        edge = ndimage.binary_dilation(~territory, structure=np.ones((3, 3), bool), border_value=1)
+        for k in range(1, n + 1):
+            # the same patches, whatever their numbering
+            (ref,) = np.unique(reference[patches == k])
+            assert np.array_equal(reference == ref, patches == k)
+            assert sizes[k] == np.count_nonzero(patches == k)
+            assert is_open[k] == (edge & (patches == k)).any()
+
+
+def test_clip_survives_a_face_that_runs_back_along_itself() -> None:
+    """A straightened face of the corons district whose ring runs back along itself a
+    nanometre away: snap-rounding it on the face grid fails, the clip must not."""
+    face = shapely.from_wkt(
+        "POLYGON ((685135.00026449 7031009.3890036065, 685135 7031004, 685142 7031004, "
+        "685142 7031008, 685141.5 7031008, 685141.5 7031007.5, 685140.5 7031007.5, "
+        "685140.5 7031008.5, 685140.4990418324 7031009.402106479, "
+        "685141.9990333153 7031009.4056807645, 685142.0002247437 7031009.405683604, "
+        "685135.00026449 7031009.3890036065))"
+    )
+    footprint = shapely.box(685135.3491627622, 7031004.50410775, 685141.2626085111, 7031014.29)
+    with pytest.raises(shapely.errors.GEOSException):
+        shapely.intersection(face, footprint, grid_size=roofs.FACE_GRID)
+    (clipped,) = roofs._clip(np.array([face], dtype=object), np.array([footprint], dtype=object))
+    assert clipped.is_valid
+    assert clipped.area == pytest.approx(shapely.intersection(face, footprint).area, abs=1e-5)
+
+
+def test_ground_percentile_is_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        shape = tuple(int(n) for n in rng.integers(1, 30, 2))
+        z = (35.0 + 10.0 * rng.random(shape)).astype(np.float32).astype(np.float64)
+        inside = rng.random(shape) < rng.random()
+        got = roofs._percentile_outside(z, inside, 5.0)
+        assert got == (np.percentile(z[~inside], 5.0) if (~inside).any() else z.min())
+
+
+def test_footprints_through_pixel_centres_keep_gdals_pixels() -> None:
+    """Footprints traced from a point cloud on the surface's own grid run through pixel
+    centres, which GDAL burns by a rule of its own: each footprint's pixels are those that
+    rasterio gives it alone on its window."""
+    from affine import Affine
+    from rasterio.crs import CRS
+    from rasterio.features import rasterize
+
+    # centres on whole and half metres, as the IGN LiDAR HD Montpellier sample's
+    transform = Affine(0.5, 0.0, 999.75, 0.0, -0.5, 2030.25)
+    surface = Surface(np.zeros((60, 60), np.float32), transform, CRS.from_epsg(2154))
+    footprints = [
+        Footprint("a", shapely.Polygon([(1003, 2005), (1011, 2005), (1011, 2012), (1003, 2016)])),
+        Footprint("b", shapely.box(1010.5, 2004.5, 1020.0, 2012.0)),  # overlaps a
+        Footprint("c", shapely.box(1025.0, 2020.0, 1040.0, 2040.0)),  # off the grid's top
+    ]
+    windows = [roofs._pixel_span(surface, f.geometry.bounds, 3.0) for f in footprints]
+    masks = roofs._footprint_masks(surface, footprints, windows)
+    for footprint, ((r0, c0), (r1, c1)), mask in zip(footprints, windows, masks, strict=True):
+        alone = rasterize(
+            [footprint.geometry],
+            out_shape=(r1 - r0, c1 - c0),
+            transform=transform @ Affine.translation(c0, r0),
+            dtype="uint8",
+        ).view(bool)
+        assert mask is not None
+        np.testing.assert_array_equal(mask, alone)
