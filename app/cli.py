@@ -278,6 +278,13 @@ def build(
     module: Annotated[
         str | None, typer.Option(help="Module name in the module catalogue (modules.toml).")
     ] = DEFAULTS.module,
+    monthly_raster: Annotated[
+        bool,
+        typer.Option(
+            help="Also write each month's irradiation into the raster (12 more bands, "
+            "about 12 times its size); the annual band alone by default."
+        ),
+    ] = DEFAULTS.monthly_raster,
 ) -> None:
     """Build a cadastre GeoPackage from a surface model and building footprints.
 
@@ -290,6 +297,7 @@ def build(
         setback=setback,
         system_losses=system_losses,
         module=module,
+        monthly_raster=monthly_raster,
     )
     try:
         dsm_files = expand_paths(dsm or [], "--dsm")

@@ -55,6 +55,7 @@ from app.geo import Projector  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.views import address_records  # noqa: E402
+from solar import profiles, pv  # noqa: E402
 from solar.addresses import (  # noqa: E402
     Address,
     AddressIndex,
@@ -68,10 +69,11 @@ from solar.cadastre import (  # noqa: E402
     FaceProfiles,
     FaceRecord,
     GeoTable,
-    encode_profile,
     write_cadastre,
 )
 from solar.footprints import Footprint  # noqa: E402
+from solar.resources import DEFAULT_WEATHER  # noqa: E402
+from solar.weather import read_weather  # noqa: E402
 
 LENS = "62498"
 TARGET_LISTING_P99_MS = 20.0
@@ -129,7 +131,8 @@ def write_commune(path: Path, n_buildings: int, seed: int = 0) -> Path:
     """A cadastre of ``n_buildings`` in Lens, one face and one address each."""
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n_buildings)))
-    blob = encode_profile(np.zeros(8760))
+    # no sun and no sky: the hours come from the ground's reflection alone
+    blob = profiles.encode_light(np.zeros(8760), 0.0, 0.0)
     buildings, faces, footprints = [], [], []
     for i in range(n_buildings):
         x0, y0 = 684_000.0 + 25.0 * (i % side), 7_030_000.0 + 25.0 * (i // side)
@@ -194,6 +197,9 @@ def write_commune(path: Path, n_buildings: int, seed: int = 0) -> Path:
         },
         profiles=FaceProfiles(face_ids, [blob] * len(faces)),
         provenance={"code_version": "bench", "weather_file": "none"},
+        site=profiles.ProductionSite(
+            read_weather(DEFAULT_WEATHER), pv.load_module(None), pv.SYSTEM_LOSSES, 0.2
+        ),
         addresses=address_layer(addresses, link_addresses(addresses, footprints)),
     )
 

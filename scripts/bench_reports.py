@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.communes.store import Store  # noqa: E402
 from app.routers.reports import WRITERS, commune_report  # noqa: E402
+from solar import profiles, pv  # noqa: E402
 from solar.cadastre import (  # noqa: E402
     BUILDING_FIELDS,
     BuildingRecord,
@@ -43,9 +44,10 @@ from solar.cadastre import (  # noqa: E402
     FaceProfiles,
     FaceRecord,
     GeoTable,
-    encode_profile,
     write_cadastre,
 )
+from solar.resources import DEFAULT_WEATHER  # noqa: E402
+from solar.weather import read_weather  # noqa: E402
 from tests.communes import synthetic  # noqa: E402
 
 TARGETS_S = {"csv": 2.0, "xlsx": 2.0, "geojson": 2.0, "pdf": 10.0}
@@ -62,17 +64,20 @@ def write_commune(folder: Path, n_buildings: int) -> Path:
         "irradiation_kwh_m2": np.repeat([f.irradiation_kwh_m2_yr / 12 for f in faces], 12),
         "production_kwh": np.repeat([f.production_kwh_yr / 12 for f in faces], 12),
     }
-    profiles = FaceProfiles(
-        [f.face_id for f in faces], [encode_profile(fake.face_profiles[f.face_id]) for f in faces]
-    )
+    # every face open to the sun: its hours follow its module plane and the Artois weather
+    open_sky = profiles.encode_light(np.ones(8760), 1.0, 1.0)
+    light = FaceProfiles([f.face_id for f in faces], [open_sky] * len(faces))
     return write_cadastre(
         folder / "commune.gpkg",
         crs=CRS.from_epsg(2154),
         buildings=GeoTable.from_records(records, BuildingRecord, "MultiPolygon"),
         faces=GeoTable.from_records(faces, FaceRecord, "MultiPolygon"),
         monthly=monthly,
-        profiles=profiles,
+        profiles=light,
         provenance={"source": "scripts/bench_reports.py"},
+        site=profiles.ProductionSite(
+            read_weather(DEFAULT_WEATHER), pv.load_module(None), pv.SYSTEM_LOSSES, 0.2
+        ),
     )
 
 

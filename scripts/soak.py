@@ -211,11 +211,11 @@ def serving(
 
 
 def rebuilt(cadastre: Path, target: Path) -> Path:
-    """Another build of the same territory: every monthly production 1 kWh higher."""
+    """Another build of the same territory: its monthly figures blank (read as zeros)."""
     shutil.copyfile(cadastre, target)
     con = sqlite3.connect(target)
     with con:
-        con.execute("UPDATE roof_faces_monthly SET production_kwh = production_kwh + 1")
+        con.execute("UPDATE face_series SET monthly = NULL")
     con.close()
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     checksum_path(target).write_text(f"{digest}  {target.name}\n")

@@ -11,6 +11,9 @@ References, each independent of the code it checks:
   follows the definition of a horizon and shares no code with the sweep, on a real IGN
   LiDAR HD surface model (Montpellier, 0.5 m);
 - pvlib's Perez transposition (``pvlib.irradiance.get_total_irradiance``) for an open face;
+- for a chimney's shadow on the modules of a gable, Martinez's bypass-diode formula applied
+  by hand in the tests (``tests/build/test_tile_modules.py``) over the exact overlaps of
+  each module's blocks with the roof pixels, each pixel lit by the plain rule;
 - PVGIS's method reproduced with pvlib, and a measured plant near Lens
   (``scripts/compare_yield.py``);
 - the normal distribution's quantiles for the uncertainty bands;
@@ -49,6 +52,7 @@ from solar.household.uncertainty import Spreads, production_bands  # noqa: E402
 from solar.resources import DEFAULT_WEATHER, LIDAR_DIR  # noqa: E402
 from solar.weather import read_weather, solar_position  # noqa: E402
 from tests import scenes  # noqa: E402
+from tests.build import test_tile_modules as modules_reference  # noqa: E402
 from tests.geometries import translated  # noqa: E402
 from tests.horizon_reference import horizon_angles_reference  # noqa: E402
 from tests.test_dwellings import _doors  # noqa: E402  (the tests' doors of the row)
@@ -196,6 +200,43 @@ def open_face() -> list[Row]:
     return rows
 
 
+def module_shading() -> list[Row]:
+    """A chimney's shadow on a 35° south gable: the yield lost by the modules."""
+    staged = modules_reference.chimney_stages()
+    face = modules_reference.south_face(staged)
+    reference, area_weighted = modules_reference.reference_factor(staged, face)
+    unshaded = modules_reference.annual_yield(staged, face, (reference > 0) | (area_weighted > 0))
+
+    def loss(lit: np.ndarray) -> float:
+        return 100.0 * (1.0 - modules_reference.annual_yield(staged, face, lit) / unshaded)
+
+    modelled = loss(staged.production_shading.lit_fraction[face])
+    by_hand = loss(reference)
+    return [
+        Row(
+            "chimney: yield lost, module level",
+            f"{modelled:.2f} %",
+            f"{by_hand:.2f} %",
+            f"{modelled - by_hand:+.2f} points",
+            "Martinez by hand, exact block overlaps",
+        ),
+        Row(
+            "chimney: yield lost, area-weighted light",
+            f"{loss(area_weighted):.2f} % (modules' area)",
+            f"{by_hand:.2f} %",
+            f"{loss(area_weighted) - by_hand:+.2f} points",
+            "the same reference",
+        ),
+        Row(
+            "chimney: yield lost, face's mean light",
+            f"{loss(staged.light.shading.lit_fraction[face]):.2f} % (before module level)",
+            f"{by_hand:.2f} %",
+            f"{loss(staged.light.shading.lit_fraction[face]) - by_hand:+.2f} points",
+            "the same reference",
+        ),
+    ]
+
+
 def specific_yield() -> list[Row]:
     """An unshaded 35° and 40° south roof: the project, PVGIS's method and a measured plant."""
     weather = read_weather(DEFAULT_WEATHER)
@@ -310,6 +351,7 @@ SECTIONS: list[tuple[str, Callable[..., list[Row]]]] = [
     ("Footprints", coregistration),
     ("Horizons", horizons),
     ("Irradiance", open_face),
+    ("Module shading", module_shading),
     ("Yield", specific_yield),
     ("Uncertainty", bands),
 ]

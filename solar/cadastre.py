@@ -8,8 +8,11 @@ Layers (spatial, in the surface model's projected CRS):
 
 Tables (attributes only, registered in ``gpkg_contents`` so that QGIS lists them):
 
-- ``roof_faces_monthly``: per face and month, irradiation and production.
-- ``face_profiles``: per face, the 8760-hour AC production profile, compact.
+- ``face_series``: per face (by its ``roof_faces`` feature id), the light its modules get,
+  from which its 8760-hour production is recomputed (:mod:`solar.profiles`), and its
+  monthly irradiation and production.
+- ``production_site``: one row, what the production of every face shares: the weather the
+  build used, the module, the system losses and the albedo.
 - ``provenance``: source files, their dates, the weather file, the code version.
 
 The file is written to a temporary path beside the target and renamed into place, so a
@@ -27,7 +30,6 @@ import queue
 import sqlite3
 import tempfile
 import threading
-import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,20 +38,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import pyogrio.raw
 import shapely
 from pyproj import Transformer
 from rasterio.crs import CRS
 
-from solar.calendar import HOURS_PER_YEAR
+from solar import profiles as face_profiles
 from solar.errors import InputError, NotFound
+from solar.profiles import ProductionSite
 
-#: Profiles are stored as hourly energy per kWc, in units of PROFILE_SCALE kWh/kWc, as
-#: zlib-compressed little-endian uint16. One unit is 1e-4 kWh/kWc: the rounding error
-#: on an annual total stays below 0.5 kWh/kWc, and night hours compress to almost nothing.
-PROFILE_SCALE = 1e-4
-PROFILE_ENCODING = "zlib-uint16le-1e-4-kwh-per-kwc"
+#: Monthly figures are stored per face in hundredths, as they are written: the
+#: irradiation of months 1 to 12 [kWh m-2] as little-endian uint16 (a month brings a plane
+#: less than 655 kWh/m²), then the production [kWh] as little-endian int32: 72 bytes.
+MONTHLY_SCALE = 100.0
 
 #: Field metadata of a record attribute that is not a column of its layer.
 _NOT_A_COLUMN = {"column": False}
@@ -171,7 +174,7 @@ class FaceRecord:
     geometry : shapely.Polygon or shapely.MultiPolygon
         The face's outline seen from above, in the cadastre's CRS.
     production_monthly_kwh, irradiation_monthly_kwh_m2 : tuple of float
-        Per calendar month, from the ``roof_faces_monthly`` table; empty when the record
+        Per calendar month, from the ``face_series`` table; empty when the record
         was read without them. [kWh], [kWh m-2]
     production_p10_kwh_yr, production_p50_kwh_yr, production_p90_kwh_yr : float
         Percentiles of ``production_kwh_yr`` over the uncertain inputs
@@ -346,44 +349,19 @@ def _column(values: list[Any], annotation: str) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class FaceProfiles:
-    """Hourly production of each face per kWc installed, packed by :func:`encode_profile`.
-
-    Packed, not raw, because a tile of 10,000 faces holds 350 MB of float32 profiles but
-    about 50 MB of blobs, and tiles travel between Dask workers.
+    """What each face's hourly production is recomputed from: the light its modules get,
+    packed by :func:`solar.profiles.encode_light` (about 500 bytes a face, where the 8760
+    hourly values took 8 KB even compressed).
 
     Attributes
     ----------
     face_ids : sequence of str
     blobs : sequence of bytes
-        One :func:`encode_profile` blob per face.
+        One :func:`solar.profiles.encode_light` blob per face.
     """
 
     face_ids: Sequence[str]
     blobs: Sequence[bytes]
-
-
-def encode_profile(specific_kwh_per_kwc: np.ndarray) -> bytes:
-    """Pack one 8760-hour profile per kWc into a compact blob.
-
-    Examples
-    --------
-    >>> profile = np.zeros(8760); profile[12] = 0.61234
-    >>> round(float(decode_profile(encode_profile(profile))[12]), 6)
-    0.6123
-    """
-    values = np.asarray(specific_kwh_per_kwc, dtype=np.float64)
-    if values.shape != (HOURS_PER_YEAR,):
-        raise ValueError(f"a profile has {HOURS_PER_YEAR} hours, got shape {values.shape}")
-    # clip: an hourly energy per kWc above 6.5 kWh cannot happen (1 kWc gives ~1 kWh/h at most)
-    units = np.clip(np.rint(values / PROFILE_SCALE), 0, np.iinfo(np.uint16).max)
-    # level 1: four times faster than the default for a blob only 10% larger
-    return zlib.compress(units.astype("<u2").tobytes(), 1)
-
-
-def decode_profile(blob: bytes) -> np.ndarray:
-    """Unpack a blob from :func:`encode_profile` to 8760 float64 values. [kWh kWc-1]"""
-    units = np.frombuffer(zlib.decompress(blob), dtype="<u2")
-    return units.astype(np.float64) * PROFILE_SCALE
 
 
 def _write_layer(path: str, name: str, table: GeoTable, crs: CRS, append: bool) -> None:
@@ -423,6 +401,7 @@ def write_cadastre(
     profiles: FaceProfiles,
     provenance: Mapping[str, Any],
     addresses: GeoTable | None = None,
+    site: ProductionSite | None = None,
 ) -> Path:
     """Write the whole cadastre atomically.
 
@@ -436,11 +415,13 @@ def write_cadastre(
         The spatial layers, with the columns of ``BUILDING_FIELDS``, ``FACE_FIELDS`` and
         ``ADDRESS_FIELDS``.
     monthly : Mapping[str, numpy.ndarray]
-        Columns of ``roof_faces_monthly`` (``MONTHLY_FIELDS``).
+        Per face and month (``MONTHLY_FIELDS``, one row each), stored packed per face.
     profiles : FaceProfiles
-        The hourly production per kWc of each face.
+        The light of each face, from which its hourly production is recomputed.
     provenance : Mapping[str, Any]
         Key-value pairs; values that are not strings are stored as JSON.
+    site : ProductionSite, optional
+        What the production of every face shares; needed when ``profiles`` holds faces.
 
     Returns
     -------
@@ -455,6 +436,8 @@ def write_cadastre(
         raise ValueError(f"address columns {tuple(addresses.fields)} differ from {ADDRESS_FIELDS}")
     if len(buildings) == 0:
         raise InputError("no building to write", source=str(target))
+    if len(profiles.face_ids) and site is None:
+        raise ValueError("faces' light needs the production site it is recomputed with")
 
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
@@ -467,7 +450,9 @@ def write_cadastre(
         _write_layer(tmp_name, "roof_faces", faces, crs, append=True)
         if addresses is not None and len(addresses):
             _write_layer(tmp_name, "addresses", addresses, crs, append=True)
-        _write_tables(tmp_name, monthly, profiles, provenance, with_addresses=addresses is not None)
+        _write_tables(
+            tmp_name, monthly, profiles, site, provenance, with_addresses=addresses is not None
+        )
         # the checksum first: a service watching the target meets the new file only once
         # the checksum that vouches for it is in place
         _write_checksum(target, file_sha256(tmp_name))
@@ -484,6 +469,7 @@ def _write_tables(
     path: str,
     monthly: Mapping[str, np.ndarray],
     profiles: FaceProfiles,
+    site: ProductionSite | None,
     provenance: Mapping[str, Any],
     *,
     with_addresses: bool,
@@ -491,29 +477,42 @@ def _write_tables(
     con = sqlite3.connect(path)
     try:
         with con:
+            fids = dict(con.execute("SELECT face_id, fid FROM roof_faces"))
+            packed_monthly = _pack_monthly(monthly)
+            light = dict(zip(profiles.face_ids, profiles.blobs, strict=True))
+            unknown = (set(light) | set(packed_monthly)) - set(fids)
+            if unknown:
+                raise ValueError(f"figures of faces not in roof_faces: {sorted(unknown)[:5]}")
+            # keyed by the face's feature id, the table's own rowid: no second index
             con.execute(
-                "CREATE TABLE roof_faces_monthly (face_id TEXT NOT NULL, month INTEGER NOT NULL,"
-                " irradiation_kwh_m2 REAL, production_kwh REAL, PRIMARY KEY (face_id, month))"
-            )
-            rows = zip(*(np.asarray(monthly[f]).tolist() for f in MONTHLY_FIELDS), strict=True)
-            con.executemany("INSERT INTO roof_faces_monthly VALUES (?, ?, ?, ?)", rows)
-            _register_attributes_table(
-                con, "roof_faces_monthly", "Monthly irradiation [kWh/m2] and production [kWh]"
-            )
-
-            con.execute(
-                "CREATE TABLE face_profiles (face_id TEXT PRIMARY KEY, encoding TEXT NOT NULL,"
-                " profile BLOB NOT NULL)"
+                "CREATE TABLE face_series (fid INTEGER PRIMARY KEY, light BLOB, monthly BLOB)"
             )
             con.executemany(
-                "INSERT INTO face_profiles VALUES (?, ?, ?)",
+                "INSERT INTO face_series VALUES (?, ?, ?)",
                 (
-                    (face_id, PROFILE_ENCODING, blob)
-                    for face_id, blob in zip(profiles.face_ids, profiles.blobs, strict=True)
+                    (fid, light.get(face_id), packed_monthly.get(face_id))
+                    for face_id, fid in fids.items()
+                    if face_id in light or face_id in packed_monthly
                 ),
             )
             _register_attributes_table(
-                con, "face_profiles", f"Hourly AC production per kWc, 8760 h ({PROFILE_ENCODING})"
+                con,
+                "face_series",
+                f"Per roof_faces fid: light ({face_profiles.LIGHT_ENCODING}) and monthly "
+                "irradiation [kWh/m2] (12 uint16) and production [kWh] (12 int32), hundredths",
+            )
+
+            names = list(face_profiles.SITE_COLUMNS)
+            columns = ", ".join(f"{n} {t}" for n, t in face_profiles.SITE_COLUMNS.items())
+            con.execute(f"CREATE TABLE production_site ({columns})")
+            if site is not None:
+                fields = face_profiles.site_fields(site)
+                con.execute(
+                    f"INSERT INTO production_site VALUES ({', '.join('?' * len(names))})",
+                    [fields[name] for name in names],
+                )
+            _register_attributes_table(
+                con, "production_site", "Weather, module, losses and albedo of the production"
             )
 
             con.execute("CREATE TABLE provenance (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -537,6 +536,42 @@ def _write_tables(
         con.execute("VACUUM")
     finally:
         con.close()
+
+
+def _pack_monthly(monthly: Mapping[str, np.ndarray]) -> dict[str, bytes]:
+    """Each face's 12 irradiations then 12 productions, packed (:data:`MONTHLY_SCALE`)."""
+    lengths = {name: np.size(monthly[name]) for name in MONTHLY_FIELDS}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"monthly columns of different lengths: {lengths}")
+    face_ids = np.asarray(monthly["face_id"], dtype=object)
+    if face_ids.size == 0:
+        return {}
+    months = np.asarray(monthly["month"], dtype=np.int64)
+    values = {
+        name: np.nan_to_num(np.asarray(monthly[name], dtype=np.float64))
+        for name in ("irradiation_kwh_m2", "production_kwh")
+    }
+    faces, row = np.unique(face_ids.astype(str), return_inverse=True)
+    table = np.zeros((faces.size, 24))
+    table[row, months - 1] = values["irradiation_kwh_m2"]
+    table[row, months + 11] = values["production_kwh"]
+    hundredths = np.rint(table * MONTHLY_SCALE)
+    irradiation = hundredths[:, :12]
+    if irradiation.min() < 0 or irradiation.max() > np.iinfo(np.uint16).max:
+        raise ValueError("a monthly irradiation lies outside [0, 655.35] kWh/m2")
+    return {
+        face_id: irradiation[k].astype("<u2").tobytes() + hundredths[k, 12:].astype("<i4").tobytes()
+        for k, face_id in enumerate(faces.tolist())
+    }
+
+
+def _unpack_monthly(blob: bytes | None) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The irradiation and production tuples of a face's packed monthly figures."""
+    if blob is None:
+        return (0.0,) * 12, (0.0,) * 12
+    irradiation = np.frombuffer(blob, dtype="<u2", count=12) / MONTHLY_SCALE
+    production = np.frombuffer(blob, dtype="<i4", offset=24) / MONTHLY_SCALE
+    return tuple(irradiation.tolist()), tuple(production.tolist())
 
 
 def _geometry_from_gpkg(blob: bytes) -> shapely.Geometry:
@@ -714,9 +749,18 @@ class Cadastre:
                     f"{', '.join(missing)}; build it again",
                     source=str(self.path),
                 )
-        self.has_addresses = bool(
-            self._rows("SELECT 1 FROM gpkg_contents WHERE table_name = 'addresses'")
-        )
+        tables = {r[0] for r in self._rows("SELECT table_name FROM gpkg_contents")}
+        missing_tables = [t for t in ("face_series", "production_site") if t not in tables]
+        if missing_tables:
+            self.close()
+            raise InputError(
+                f"written by another version of the cadastre: it lacks the "
+                f"{', '.join(missing_tables)} table; build it again",
+                source=str(self.path),
+            )
+        self.has_addresses = "addresses" in tables
+        self._site: ProductionSite | None = None
+        self._site_lock = threading.Lock()
 
     def _open(self) -> sqlite3.Connection:
         # check_same_thread off: a pooled connection serves one thread at a time, then
@@ -777,23 +821,23 @@ class Cadastre:
         )
         if not rows:
             return []
-        face_ids = [r["face_id"] for r in rows]
-        production = {face_id: [0.0] * 12 for face_id in face_ids}
-        irradiation = {face_id: [0.0] * 12 for face_id in face_ids}
-        for r in self._rows(
-            f"SELECT * FROM roof_faces_monthly WHERE face_id IN ({','.join('?' * len(rows))})",
-            face_ids,
-        ):
-            production[r["face_id"]][r["month"] - 1] = r["production_kwh"]
-            irradiation[r["face_id"]][r["month"] - 1] = r["irradiation_kwh_m2"]
-        return [
-            _face_record(
-                r,
-                production_monthly_kwh=tuple(production[r["face_id"]]),
-                irradiation_monthly_kwh_m2=tuple(irradiation[r["face_id"]]),
+        fids = [r["fid"] for r in rows]
+        packed: dict[int, bytes | None] = {
+            r["fid"]: r["monthly"]
+            for r in self._rows(
+                f"SELECT fid, monthly FROM face_series WHERE fid IN ({','.join('?' * len(fids))})",
+                fids,
             )
-            for r in rows
-        ]
+        }
+        records = []
+        for r in rows:
+            irradiation, production = _unpack_monthly(packed.get(r["fid"]))
+            records.append(
+                _face_record(
+                    r, production_monthly_kwh=production, irradiation_monthly_kwh_m2=irradiation
+                )
+            )
+        return records
 
     def building_at(self, x: float, y: float) -> BuildingRecord | None:
         """The building whose footprint contains the point (x, y) in the cadastre CRS."""
@@ -838,21 +882,84 @@ class Cadastre:
             return []
         return [_address_record(r) for r in self._rows("SELECT * FROM addresses ORDER BY fid")]
 
+    def address_search_columns(self) -> tuple[np.ndarray, list[str], list[int | None]]:
+        """The feature id, label and house number of every address, in feature id order:
+        what a search index is built from, without reading whole rows."""
+        with self._borrow() as con:
+            rows = (
+                con.execute("SELECT fid, label, numero FROM addresses ORDER BY fid").fetchall()
+                if self.has_addresses
+                else []
+            )
+        return (
+            np.asarray([r[0] for r in rows], dtype=np.int64),
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+        )
+
+    def addresses_by_fid(self, fids: Sequence[int]) -> list[AddressRecord]:
+        """The addresses of these feature ids, in their order (at most 500 at once)."""
+        if not self.has_addresses or not len(fids):
+            return []
+        rows = self._rows(
+            f"SELECT * FROM addresses WHERE fid IN ({','.join('?' * len(fids))})",
+            [int(f) for f in fids],
+        )
+        by_fid = {r["fid"]: r for r in rows}
+        return [_address_record(by_fid[int(f)]) for f in fids if int(f) in by_fid]
+
     def profiles(self, face_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Hourly production per kWc of the given faces. [kWh kWc-1]"""
+        """Hourly production per kWc of the given faces, recomputed from their light
+        (:func:`solar.profiles.hourly_production`). [kWh kWc-1]
+
+        Faces without stored light (none in a cadastre made for a benchmark) are left out.
+        """
         if not face_ids:
             return {}
         marks = ",".join("?" * len(face_ids))
         rows = self._rows(
-            f"SELECT face_id, encoding, profile FROM face_profiles WHERE face_id IN ({marks})",
+            "SELECT f.face_id, f.module_tilt_deg, f.module_azimuth_deg, s.light"
+            " FROM roof_faces f JOIN face_series s ON s.fid = f.fid"
+            f" WHERE f.face_id IN ({marks}) AND s.light IS NOT NULL",
             list(face_ids),
         )
-        out = {}
-        for r in rows:
-            if r["encoding"] != PROFILE_ENCODING:
-                raise ValueError(f"unknown profile encoding {r['encoding']!r}")
-            out[r["face_id"]] = decode_profile(r["profile"])
-        return out
+        if not rows:
+            return {}
+        site = self.production_site()
+        # a building's few faces in this thread alone: waking numba's thread pool costs
+        # more than the work (median 27 ms against 9 ms a building on the busy 2-core
+        # test machine)
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            hourly = face_profiles.hourly_production(
+                site,
+                [r["module_tilt_deg"] for r in rows],
+                [r["module_azimuth_deg"] for r in rows],
+                [face_profiles.decode_light(r["light"]) for r in rows],
+            )
+        finally:
+            numba.set_num_threads(threads)
+        return {r["face_id"]: hourly[k] for k, r in enumerate(rows)}
+
+    def production_site(self) -> ProductionSite:
+        """What the production of every face shares, read once (the sun's path with it)."""
+        with self._site_lock:
+            if self._site is None:
+                rows = self._rows("SELECT * FROM production_site")
+                if not rows:
+                    raise InputError("the cadastre holds no production site", source=str(self.path))
+                encoding = rows[0]["light_encoding"]
+                if encoding != face_profiles.LIGHT_ENCODING:
+                    raise InputError(
+                        f"written by another version of the cadastre: its faces' light is "
+                        f"packed as {encoding!r}; build it again",
+                        source=str(self.path),
+                    )
+                site = face_profiles.site_from_fields(rows[0])
+                site.solpos  # noqa: B018 - computed here, once, rather than by every request
+                self._site = site
+            return self._site
 
     def provenance(self) -> dict[str, Any]:
         """Provenance entries; JSON values decoded."""
@@ -1083,29 +1190,43 @@ def merge_cadastres(
     monthly: dict[str, list[Any]] = {k: [] for k in MONTHLY_FIELDS}
     face_ids: list[str] = []
     blobs: list[bytes] = []
+    sites: list[ProductionSite] = []
     part_provenance = []
     for part in map(Path, parts):
         for name, tables in layers.items():
             table = _read_layer(part, name, crs)
             if table is not None:
                 tables.append(table)
-        con = sqlite3.connect(f"{part.resolve().as_uri()}?mode=ro", uri=True)
+        store = Cadastre(part)
         try:
-            for row in con.execute(f"SELECT {', '.join(MONTHLY_FIELDS)} FROM roof_faces_monthly"):
-                for key, value in zip(MONTHLY_FIELDS, row, strict=True):
-                    monthly[key].append(value)
-            for face_id, blob in con.execute("SELECT face_id, profile FROM face_profiles"):
-                face_ids.append(face_id)
-                blobs.append(blob)
+            for face_id, light, packed in store._rows(
+                "SELECT f.face_id, s.light, s.monthly FROM roof_faces f"
+                " JOIN face_series s ON s.fid = f.fid"
+            ):
+                if light is not None:
+                    face_ids.append(face_id)
+                    blobs.append(light)
+                if packed is not None:
+                    irradiation, production = _unpack_monthly(packed)
+                    monthly["face_id"] += [face_id] * 12
+                    monthly["month"] += list(range(1, 13))
+                    monthly["irradiation_kwh_m2"] += irradiation
+                    monthly["production_kwh"] += production
+            if blobs:
+                sites.append(store.production_site())
+            part_provenance.append({"part": part.name, **store.provenance()})
         finally:
-            con.close()
-        part_provenance.append({"part": part.name, **Cadastre(part).provenance()})
+            store.close()
 
     for name, id_field in (("buildings", "building_id"), ("addresses", "address_id")):
         counts = Counter(i for t in layers[name] for i in np.asarray(t.fields[id_field]).tolist())
         clash = sorted(i for i, n in counts.items() if n > 1)[:5]
         if clash:
             raise InputError(f"{id_field} {', '.join(map(str, clash))} appear in several parts")
+
+    shared = {json.dumps(_comparable(site), sort_keys=True) for site in sites}
+    if len(shared) > 1:
+        raise InputError("the parts were built with different weather, modules or losses")
 
     def concat(tables: list[GeoTable], names: Sequence[str]) -> GeoTable:
         return GeoTable(
@@ -1123,4 +1244,13 @@ def merge_cadastres(
         monthly={k: np.asarray(v) for k, v in monthly.items()},
         profiles=FaceProfiles(face_ids, blobs),
         provenance={"parts": part_provenance},
+        site=sites[0] if sites else None,
     )
+
+
+def _comparable(site: ProductionSite) -> dict[str, Any]:
+    """The fields of a site that its production depends on, the weather as a digest."""
+    fields = face_profiles.site_fields(site)
+    fields["weather"] = hashlib.sha256(fields["weather"]).hexdigest()
+    fields.pop("weather_source")
+    return fields

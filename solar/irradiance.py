@@ -36,6 +36,8 @@ References
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -462,7 +464,35 @@ def optimal_orientation(weather: Weather, solpos: pd.DataFrame) -> tuple[float, 
     return float(tilt.ravel()[best]), float(azimuth.ravel()[best]), float(fine[best])
 
 
+_SKY_CACHE_SIZE = 4
+# (id(weather), id(solpos), albedo) -> (weather, solpos, terms): the objects are held so
+# that their ids cannot be reused by others while their entry lives
+_sky_cache: OrderedDict[tuple[int, int, float], tuple[Weather, pd.DataFrame, _Sky]] = OrderedDict()
+_sky_cache_lock = threading.Lock()
+
+
 def _sky_terms(weather: Weather, solpos: pd.DataFrame, albedo: float) -> _Sky:
+    """The sky's decomposition for ``weather``, computed once per weather object.
+
+    The service recomputes one building's hourly production per request, always on the
+    cadastre's one weather: the decomposition (Perez coefficients, air mass) is then half of
+    the work. Weather and solar position are treated as immutable, as everywhere here.
+    """
+    key = (id(weather), id(solpos), float(albedo))
+    with _sky_cache_lock:
+        cached = _sky_cache.get(key)
+        if cached is not None:
+            _sky_cache.move_to_end(key)
+            return cached[2]
+    sky = _compute_sky_terms(weather, solpos, albedo)
+    with _sky_cache_lock:
+        _sky_cache[key] = (weather, solpos, sky)
+        while len(_sky_cache) > _SKY_CACHE_SIZE:
+            _sky_cache.popitem(last=False)
+    return sky
+
+
+def _compute_sky_terms(weather: Weather, solpos: pd.DataFrame, albedo: float) -> _Sky:
     data = weather.data
     ghi = data["ghi"].to_numpy(np.float64)
     dni = data["dni"].to_numpy(np.float64)

@@ -8,7 +8,9 @@ Shading then needs no shadow casting per hour:
   strictly above the pixel's horizon toward its azimuth, interpolated linearly between the
   two neighbouring sectors; :func:`face_shading` gives each face the hourly share of its
   pixels so lit, :func:`pixel_lit_sums` each pixel's sum of an hourly weight (its beam
-  irradiation [Wh m-2]) over its lit hours;
+  irradiation [Wh m-2]) over its lit hours, and :func:`module_lit_fraction` the hourly
+  factor on a face's beam after the bypass-diode and string mismatch of the modules laid
+  on it (:mod:`solar.mismatch`);
 - the isotropic sky reaches a tilted plane in the share :func:`sky_view` of its
   cosine-weighted view of the sky (a view factor, as Dozier and Frew [1]_ derive it from
   horizon angles), integrated in closed form over the sky above the horizon in each sector;
@@ -45,6 +47,7 @@ import numpy as np
 from numba import njit, prange
 
 from solar.horizon import ANGLE_SCALE, Horizons
+from solar.mismatch import BLOCKS_PER_MODULE, ModuleStrings
 
 # Width of the horizon brightening band of the original Perez model [2]_; the simplified
 # model [3]_ shrinks it to an infinitesimal band at the horizon, whose irradiance on the
@@ -513,6 +516,154 @@ def face_shading(
 
 
 @njit(parallel=True, cache=True)
+def _module_kernel(
+    angles: np.ndarray,
+    strings: ModuleStrings,
+    normal: np.ndarray,
+    sun: _SunSamples,
+    sun_vector: np.ndarray,
+    lit: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """Per face with modules: the Martinez factor of its strings, hour by hour.
+
+    Each entry (a module's pixel) is tested once against the sun samples in front of the
+    face, as in :func:`_face_kernel`; its shaded hours add its share of the module's
+    points and set the bits of its blocks. At the end of a module its blocks are counted
+    into its string's, at the end of a string the string's factor is taken off the face's
+    1, weighted by the string's share of the modules. Only the hours some shade touched
+    are visited.
+    """
+    n_faces = strings.string_start.size - 1
+    n_samples = sun.elevation.size
+    n_hours = lit.shape[1]
+    n_tasks = min(n_faces, 256)
+    for task in prange(n_tasks):
+        keep = np.empty(n_samples, np.bool_)
+        selected = _sample_buffers(sun)
+        selected_hour = selected.hour
+        found = np.empty(n_samples, np.int64)
+        module_shaded = np.zeros(n_hours)
+        module_bits = np.zeros(n_hours, np.int64)
+        module_hours = np.empty(n_hours, np.int64)
+        string_shaded = np.zeros(n_hours)
+        string_blocks = np.zeros(n_hours, np.int64)
+        string_hours = np.empty(n_hours, np.int64)
+        for f in range(task, n_faces, n_tasks):
+            first_string, end_string = strings.string_start[f], strings.string_start[f + 1]
+            if first_string == end_string:
+                continue
+            face_modules = strings.module_start[end_string] - strings.module_start[first_string]
+            for s in range(n_samples):
+                keep[s] = (
+                    sun_vector[s, 0] * normal[f, 0]
+                    + sun_vector[s, 1] * normal[f, 1]
+                    + sun_vector[s, 2] * normal[f, 2]
+                ) > 0.0
+            n_sel = _select_samples(keep, sun, selected)
+            factor = np.zeros(n_hours)
+            for s in range(n_sel):
+                factor[selected_hour[s]] = 1.0
+            for st in range(first_string, end_string):
+                n_touched = 0
+                for m in range(strings.module_start[st], strings.module_start[st + 1]):
+                    n_module = 0
+                    for e in range(strings.entry_start[m], strings.entry_start[m + 1]):
+                        count = _shaded_samples(angles[strings.pixel[e]], selected, found)
+                        for c in range(count):
+                            h = selected_hour[found[c]]
+                            if module_bits[h] == 0:
+                                module_hours[n_module] = h
+                                n_module += 1
+                            module_shaded[h] += strings.weight[e]
+                            module_bits[h] |= strings.blocks[e]
+                    for i in range(n_module):
+                        h = module_hours[i]
+                        if string_blocks[h] == 0:
+                            string_hours[n_touched] = h
+                            n_touched += 1
+                        string_shaded[h] += module_shaded[h]
+                        bits = module_bits[h]
+                        while bits:
+                            string_blocks[h] += bits & 1
+                            bits >>= 1
+                        module_shaded[h] = 0.0
+                        module_bits[h] = 0
+                n_string = strings.module_start[st + 1] - strings.module_start[st]
+                share = n_string / face_modules
+                total_blocks = BLOCKS_PER_MODULE * n_string
+                for i in range(n_touched):
+                    h = string_hours[i]
+                    # max: the points' shares of a module add up to 1 within rounding
+                    kept = max(0.0, 1.0 - string_shaded[h] / n_string) * (
+                        1.0 - string_blocks[h] / (total_blocks + 1.0)
+                    )
+                    factor[h] -= share * (1.0 - kept)
+                    string_shaded[h] = 0.0
+                    string_blocks[h] = 0
+            for h in range(n_hours):
+                lit[f, h] = max(factor[h], 0.0)
+
+
+def module_lit_fraction(
+    horizons: Horizons,
+    strings: ModuleStrings,
+    solar_azimuth: np.ndarray,
+    solar_elevation: np.ndarray,
+    surface_tilt: np.ndarray,
+    surface_azimuth: np.ndarray,
+    without_modules: np.ndarray,
+    *,
+    hour_mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Hourly factor on the beam and circumsolar light of faces, after module mismatch.
+
+    For a face with modules, the mean over its strings, weighted by their modules, of
+    Martinez's ``(1 - F_GS) (1 - N_SB / (N_TB + 1))`` (:mod:`solar.mismatch`): a shadow over
+    part of a block costs the whole block. A point of a module sees the sun when its pixel
+    does, by the rule of :func:`face_shading`: the sun above the horizontal, in front of
+    the face's plane, in ``hour_mask`` and strictly above the pixel's horizon toward it.
+
+    Parameters
+    ----------
+    horizons : Horizons
+        Horizons of the roof pixels.
+    strings : solar.mismatch.ModuleStrings
+        The faces' strings and the pixels under their modules
+        (:func:`solar.mismatch.module_strings`).
+    solar_azimuth, solar_elevation : numpy.ndarray
+        Sun position per hour, shape (n_hours,). [°]
+    surface_tilt, surface_azimuth : numpy.ndarray
+        Orientation of each face's modules, shape (n_faces,). [°]
+    without_modules : numpy.ndarray
+        (n_faces, n_hours) the factor of the faces without modules, passed through: their
+        area-weighted lit fraction (:func:`face_shading`). Its other rows are not read.
+    hour_mask : numpy.ndarray, optional
+        Boolean, shape (n_hours,): the only hours to test, as in :func:`face_shading`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape (n_faces, n_hours), in [0, 1]. Multiplies the beam and circumsolar
+        irradiance that reaches the modules.
+    """
+    n_faces = strings.n_faces
+    lit = np.array(without_modules, dtype=np.float32)
+    if lit.shape != (n_faces, np.size(solar_azimuth)):
+        raise ValueError(f"without_modules has shape {lit.shape}, not (n_faces, n_hours)")
+    if strings.pixel.size and (strings.pixel.min() < 0 or strings.pixel.max() >= horizons.n_pixels):
+        raise ValueError(f"module pixels must lie in [0, {horizons.n_pixels})")
+    tilt, azimuth = _plane_arrays(surface_tilt, surface_azimuth, n_faces, "faces")
+    sun = _sun_samples(solar_azimuth, solar_elevation, horizons.n_sectors, hour_mask)
+    sun_vector = _unit_vectors(
+        np.asarray(solar_azimuth, dtype=np.float64)[sun.hour],
+        np.asarray(solar_elevation, dtype=np.float64)[sun.hour],
+    )
+    normal = _unit_vectors(azimuth, 90.0 - tilt)
+    _module_kernel(horizons.angles, strings, normal, sun, sun_vector, lit)
+    return lit
+
+
+@njit(parallel=True, cache=True)
 def _pixel_view_kernel(
     angles: np.ndarray,
     plane: np.ndarray,
@@ -674,7 +825,11 @@ def pixel_lit_sums(
         float64, shape (n_pixels, 13): column 0 sums over the year, columns 1 to 12 over
         each month. NaN rows where ``pixel_group`` is -1.
     """
-    weight = np.asarray(hourly_weight, dtype=np.float64)
+    weight = np.asarray(hourly_weight)
+    # float32 weights (a block's hourly irradiance) are read as they are and summed in
+    # float64: converting them first would copy 70 kB a face for the same sums.
+    if weight.dtype != np.float32:
+        weight = weight.astype(np.float64, copy=False)
     n_hours = np.size(solar_azimuth)
     if weight.ndim == 1:
         weight = weight[None, :]

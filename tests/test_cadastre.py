@@ -12,15 +12,18 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
-from numpy.testing import assert_allclose
 from rasterio.crs import CRS
 
-from solar import cadastre
+from solar import cadastre, irradiance, profiles, pv
 from solar.cadastre import BuildingRecord, FaceRecord
 from solar.errors import InputError, NotFound
+from solar.resources import DEFAULT_WEATHER
+from solar.weather import read_weather, solar_position
 
 LAMBERT93 = CRS.from_epsg(2154)
 X0, Y0 = 686_000.0, 7_032_000.0  # Lens, Lambert-93
+WEATHER = read_weather(DEFAULT_WEATHER)
+SITE = profiles.ProductionSite(WEATHER, pv.load_module(None), pv.SYSTEM_LOSSES, 0.2)
 
 
 _DEFAULTS = {
@@ -90,6 +93,8 @@ def _tables(n_buildings: int = 2, prefix: str = "b") -> dict:
                 "production_p50_kwh_yr": 5150.0,
                 "production_p90_kwh_yr": 5600.0,
                 "part_id": None,
+                "module_tilt_deg": 35.0,
+                "module_azimuth_deg": azimuth,
             }
             # the columns this fixture leaves to the record's defaults
             row.update({k: v for k, v in _DEFAULTS[FaceRecord].items() if k not in row})
@@ -105,7 +110,13 @@ def _tables(n_buildings: int = 2, prefix: str = "b") -> dict:
     )
     face_ids = list(face_fields["face_id"])
     rng = np.random.default_rng(1)
-    profiles = rng.uniform(0, 0.8, size=(len(face_ids), 8760))
+    # a shade that comes and goes with the days, partial at every hour
+    factors = np.clip(rng.uniform(0.0, 1.4, size=(len(face_ids), 8760)), 0.0, 1.0)
+    light = irradiance.Shading(
+        factors.astype(np.float32),
+        rng.uniform(0.6, 1.0, len(face_ids)),
+        rng.uniform(0.3, 1.0, len(face_ids)),
+    )
     monthly = {
         "face_id": np.repeat(np.array(face_ids, dtype=object), 12),
         "month": np.tile(np.arange(1, 13), len(face_ids)),
@@ -134,8 +145,8 @@ def _tables(n_buildings: int = 2, prefix: str = "b") -> dict:
         "faces": faces,
         "addresses": addresses,
         "monthly": monthly,
-        "profiles": cadastre.FaceProfiles(face_ids, [cadastre.encode_profile(p) for p in profiles]),
-        "raw_profiles": dict(zip(face_ids, profiles, strict=True)),
+        "profiles": cadastre.FaceProfiles(face_ids, profiles.encode_shading(light)),
+        "light": light,
         "provenance": {"code_version": "test", "sources": [{"file": "a.tif"}]},
     }
 
@@ -150,6 +161,7 @@ def _write(path: Path, tables: dict) -> Path:
         profiles=tables["profiles"],
         provenance=tables["provenance"],
         addresses=tables["addresses"],
+        site=SITE,
     )
 
 
@@ -160,21 +172,6 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return path, tables
 
 
-def test_profile_round_trip_within_quantisation() -> None:
-    profile = np.random.default_rng(0).uniform(0, 0.9, 8760)
-    blob = cadastre.encode_profile(profile)
-    assert_allclose(cadastre.decode_profile(blob), profile, atol=cadastre.PROFILE_SCALE / 2)
-    # half the hours are night: the blob is far smaller than raw float32
-    night = profile.copy()
-    night[::2] = 0
-    assert len(cadastre.encode_profile(night)) < 8760 * 4 / 2
-
-
-def test_profile_rejects_a_wrong_length() -> None:
-    with pytest.raises(ValueError, match="8760"):
-        cadastre.encode_profile(np.zeros(8784))
-
-
 def test_gdal_sees_every_layer_and_table(written: tuple[Path, dict]) -> None:
     path, _ = written
     layers = dict(pyogrio.list_layers(path).tolist())
@@ -182,7 +179,7 @@ def test_gdal_sees_every_layer_and_table(written: tuple[Path, dict]) -> None:
     assert layers["roof_faces"] == "MultiPolygon"
     assert layers["addresses"] == "Point"
     # attribute tables are registered in gpkg_contents, so QGIS lists them too
-    for table in ("roof_faces_monthly", "face_profiles", "provenance"):
+    for table in ("face_series", "production_site", "provenance"):
         assert table in layers
     info = pyogrio.read_info(path, layer="roof_faces")
     assert list(info["fields"]) == list(cadastre.FACE_FIELDS)
@@ -190,7 +187,7 @@ def test_gdal_sees_every_layer_and_table(written: tuple[Path, dict]) -> None:
 
 
 def test_reader_round_trip(written: tuple[Path, dict]) -> None:
-    path, tables = written
+    path, _ = written
     store = cadastre.Cadastre(path)
     building = store.building("b0")
     assert building.kwc == pytest.approx(5.1)
@@ -200,8 +197,41 @@ def test_reader_round_trip(written: tuple[Path, dict]) -> None:
     assert faces[0].azimuth_deg == 180.0
     assert faces[0].is_flat is False
     assert faces[0].production_monthly_kwh == tuple(m * 40.0 for m in range(12))
-    profiles = store.profiles(["b0-1"])
-    assert_allclose(profiles["b0-1"], tables["raw_profiles"]["b0-1"], atol=1e-4)
+    assert faces[0].irradiation_monthly_kwh_m2 == tuple(m * 10.0 for m in range(12))
+
+
+def test_served_hours_are_the_production_of_the_stored_light(
+    written: tuple[Path, dict],
+) -> None:
+    path, tables = written
+    served = cadastre.Cadastre(path).profiles(["b0-1", "b0-2", "nope"])
+    assert sorted(served) == ["b0-1", "b0-2"]
+    light = tables["light"]
+    # the production chain on the light as it was given, before any packing
+    built = pv.specific_production(
+        WEATHER,
+        solar_position(WEATHER),
+        [35.0, 35.0],
+        [180.0, 0.0],
+        irradiance.Shading(light.lit_fraction[:2], light.sky_view[:2], light.horizon_band_open[:2]),
+        module=SITE.module,
+        albedo=SITE.albedo,
+        system_losses=SITE.system_losses,
+    )
+    for k, face_id in enumerate(["b0-1", "b0-2"]):
+        build = built[k].astype(np.float64)
+        assert served[face_id].shape == (8760,)
+        assert np.abs(served[face_id] - build).sum() <= 0.005 * build.sum()
+        assert served[face_id].sum() == pytest.approx(build.sum(), rel=5e-3)
+
+
+def test_the_production_site_round_trips(written: tuple[Path, dict]) -> None:
+    site = cadastre.Cadastre(written[0]).production_site()
+    assert site.weather.data.equals(WEATHER.data)
+    assert (site.weather.latitude, site.weather.longitude) == (WEATHER.latitude, WEATHER.longitude)
+    assert site.weather.irradiance_time_offset == WEATHER.irradiance_time_offset
+    assert site.module == SITE.module
+    assert (site.system_losses, site.albedo) == (SITE.system_losses, SITE.albedo)
 
 
 def test_unknown_ids_raise_not_found(written: tuple[Path, dict]) -> None:
@@ -266,6 +296,7 @@ def test_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
             monthly=broken,
             profiles=tables["profiles"],
             provenance=tables["provenance"],
+            site=SITE,
         )
     assert list(tmp_path.iterdir()) == []
 
@@ -377,3 +408,48 @@ def test_a_cadastre_of_another_schema_is_refused_by_name(
     con.close()
     with pytest.raises(InputError, match=r"buildings layer lacks suitability"):
         cadastre.Cadastre(old)
+
+
+def test_a_cadastre_with_stored_hourly_profiles_is_refused(
+    written: tuple[Path, dict], tmp_path: Path
+) -> None:
+    old = tmp_path / "old.gpkg"
+    old.write_bytes(written[0].read_bytes())
+    con = sqlite3.connect(old)
+    with con:
+        con.execute("DELETE FROM gpkg_contents WHERE table_name = 'face_series'")
+        con.execute("ALTER TABLE face_series RENAME TO face_profiles")
+    con.close()
+    with pytest.raises(InputError, match=r"another version of the cadastre.*face_series"):
+        cadastre.Cadastre(old)
+
+
+def test_light_packed_another_way_is_refused(written: tuple[Path, dict], tmp_path: Path) -> None:
+    old = tmp_path / "old.gpkg"
+    old.write_bytes(written[0].read_bytes())
+    con = sqlite3.connect(old)
+    with con:
+        con.execute("UPDATE production_site SET light_encoding = 'light-v0'")
+    con.close()
+    with pytest.raises(InputError, match=r"another version.*'light-v0'"):
+        cadastre.Cadastre(old).profiles(["b0-1"])
+
+
+def test_merge_refuses_parts_of_different_weather(tmp_path: Path) -> None:
+    first = _write(tmp_path / "a.gpkg", _tables(1, prefix="a"))
+    tables = _tables(1, prefix="b")
+    warmer = dataclasses.replace(
+        WEATHER, data=WEATHER.data.assign(temp_air=WEATHER.data["temp_air"] + 1.0)
+    )
+    second = cadastre.write_cadastre(
+        tmp_path / "b.gpkg",
+        crs=LAMBERT93,
+        buildings=tables["buildings"],
+        faces=tables["faces"],
+        monthly=tables["monthly"],
+        profiles=tables["profiles"],
+        provenance=tables["provenance"],
+        site=dataclasses.replace(SITE, weather=warmer),
+    )
+    with pytest.raises(InputError, match="different weather"):
+        cadastre.merge_cadastres([first, second], tmp_path / "merged.gpkg", crs=LAMBERT93)

@@ -225,7 +225,8 @@ def communes_from_polygons(
 
 
 def monthly_columns(faces: Sequence[FaceRecord]) -> dict[str, np.ndarray]:
-    """The ``roof_faces_monthly`` table of the faces: one row per face and month.
+    """The monthly figures of the faces, one row per face and month, as
+    :func:`solar.cadastre.write_cadastre` takes them.
 
     Examples
     --------

@@ -46,6 +46,9 @@ class BuildOptions:
         DC system losses (soiling, wiring, mismatch, ageing at start, availability). [-]
     albedo : float
         Ground reflectance. [-]
+    monthly_raster : bool
+        Also write each month's irradiation into the raster (12 more bands, about 12
+        times its size); the annual band alone by default.
     """
 
     laz_resolution: float = 0.5
@@ -61,6 +64,7 @@ class BuildOptions:
     module: str | None = None
     system_losses: float = pv.SYSTEM_LOSSES
     albedo: float = 0.2
+    monthly_raster: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from solar import cadastre, dwellings, suitability, vectortiles
 from solar.cadastre import BuildingRecord, FaceRecord, GeoTable
 from solar.errors import InputError
 from solar.footprints import Footprint
+from solar.profiles import ProductionSite
 from solar.reconcile import FootprintCheck, shift_summary
 from solar.resources import DEFAULT_WEATHER
 from solar.surface import Surface
@@ -176,7 +177,8 @@ def build_from_surface(
     execution = execution or Execution()
     # before any computation: the output can be written, and its disk has the room
     store = TileStore.open(out, keep=execution.keep_tiles)
-    store.check_space(needed_bytes(surface, territory.footprints))
+    raster_bands = 13 if options.monthly_raster else 1
+    store.check_space(needed_bytes(surface, territory.footprints, raster_bands=raster_bands))
     climate = site_climate(territory.weather or read_weather(DEFAULT_WEATHER), options.module)
     # a footprint shared by several dwellings is cut into their parts (solar.dwellings)
     split = dwellings.split_footprints(
@@ -218,7 +220,7 @@ def build_from_surface(
     stages = _stage_seconds(results)
     write_start = time.perf_counter()
     try:
-        write_irradiation_raster(raster_tmp, surface, results)
+        write_irradiation_raster(raster_tmp, surface, results, monthly=options.monthly_raster)
         stages["raster"] = time.perf_counter() - write_start
         cadastre.write_cadastre(
             out_path,
@@ -243,6 +245,9 @@ def build_from_surface(
                 **tile_run.provenance(),
             },
             addresses=address_table,
+            site=ProductionSite(
+                climate.weather, climate.module, options.system_losses, options.albedo
+            ),
         )
         os.replace(raster_tmp, raster_path)
         stages["write"] = time.perf_counter() - write_start - stages["raster"]

@@ -1,4 +1,5 @@
-"""The irradiation raster: every roof pixel's annual and monthly irradiation, as a COG."""
+"""The irradiation raster: every roof pixel's annual (and, if asked, monthly) irradiation,
+as a COG."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ from .tile import TileResult
 NODATA = -9999.0
 """Value of the cells off the roofs."""
 
+ANNUAL_STEP = 1.0
+"""The annual band is rounded to this step: a whole kWh/m² per year (0.1% of a roof's
+irradiation) leaves the low bits of float32 empty, which halves the compressed raster
+(about 250 bytes a roof face with its overviews). [kWh m-2]"""
+
+MONTHLY_STEP = 0.1
+"""The monthly bands, a tenth of the annual figures, are rounded to this step. [kWh m-2]"""
+
 RASTER_SUFFIX = ".irradiation.tif"
 """A cadastre's raster is ``<name>.irradiation.tif`` beside it; a cadastre merged from
 parts in other CRSs (the demo) keeps one per part, ``<name>.irradiation-<part>.tif``."""
@@ -38,23 +47,27 @@ def irradiation_rasters(cadastre_path: str | os.PathLike[str]) -> list[Path]:
 
 
 def write_irradiation_raster(
-    path: Path, source: SurfaceInput, results: Sequence[TileResult]
+    path: Path, source: SurfaceInput, results: Sequence[TileResult], *, monthly: bool = False
 ) -> None:
-    """Write the roofs' annual and monthly irradiation as a Cloud-Optimized GeoTIFF.
+    """Write the roofs' annual irradiation, and with ``monthly`` each month's, as a
+    Cloud-Optimized GeoTIFF.
 
-    Band 1 is the annual irradiation, bands 2 to 13 the months, all in kWh m-2, shading
-    included; :data:`NODATA` off the roofs. Tiles are written one window at a time into a
-    sparse staging GeoTIFF (blocks never written take no disk), which GDAL then copies into
-    a COG compressed with ZSTD: memory holds one tile's window, never the whole area.
-    ``path`` is written whole or not at all: the caller renames it into place with the
-    GeoPackage.
+    Band 1 is the annual irradiation (rounded to :data:`ANNUAL_STEP`), bands 2 to 13 when
+    asked the months (rounded to :data:`MONTHLY_STEP`), all in kWh m-2, shading included;
+    :data:`NODATA` off the roofs. Tiles are written one window at a time into a sparse
+    staging GeoTIFF (blocks never written take no disk), which GDAL then copies into a COG
+    compressed with ZSTD and the floating-point predictor: memory holds one tile's window,
+    never the whole area. ``path`` is written whole or not at all: the caller renames it
+    into place with the GeoPackage.
     """
     transform, (height, width) = source_grid(source)
+    count = 13 if monthly else 1
+    steps = np.array([ANNUAL_STEP] + [MONTHLY_STEP] * 12)[:count, None]
     profile = {
         "driver": "GTiff",
         "height": height,
         "width": width,
-        "count": 13,
+        "count": count,
         "dtype": "float32",
         "crs": source.crs,
         "transform": transform,
@@ -73,7 +86,7 @@ def write_irradiation_raster(
             dst.descriptions = (
                 f"annual irradiation {plane}",
                 *(f"irradiation of month {m:02d} {plane}" for m in range(1, 13)),
-            )
+            )[:count]
             dst.update_tags(
                 units="kWh m-2",
                 content="roof irradiation, shading included",
@@ -94,7 +107,11 @@ def write_irradiation_raster(
                 )
                 # tiles' windows overlap where footprints reach past a tile's core
                 block = dst.read(window=window)
-                block[:, rows - window.row_off, cols - window.col_off] = result.pixel_irradiation.T
+                values = result.pixel_irradiation[:, :count].T
+                on_face = ~np.isnan(values[0])
+                block[:, rows[on_face] - window.row_off, cols[on_face] - window.col_off] = (
+                    np.round(values[:, on_face] / steps) * steps
+                )
                 dst.write(block, window=window)
         # overviews (averages of the roof cells, nodata left out) let a map read a
         # zoomed-out tile from a few blocks instead of the full-resolution raster
@@ -103,7 +120,8 @@ def write_irradiation_raster(
             path,
             driver="COG",
             compress="ZSTD",
-            level=1,
+            level=9,
+            predictor=3,
             overviews="AUTO",
             overview_resampling="AVERAGE",
         )

@@ -86,10 +86,10 @@ results. Measured on the Delft sample (160 row houses, 8,654 m² of footprints, 
 60 m tiles): GeoPackage 662, raster 174 and tile results 707 bytes per m², 1,543 in all;
 a third more for the SQLite journal and the rows of larger roofs. [B m-2]"""
 
-STAGING_BLOCK_BYTES = 512 * 512 * 13 * 4
-"""One block of the raster's staging GeoTIFF (:mod:`solar.build.raster`): 512 × 512 cells
-of 13 float32 bands, uncompressed. The file is sparse: only blocks under a roof take disk.
-[B]"""
+STAGING_BLOCK_BYTES = 512 * 512 * 4
+"""One block of one band of the raster's staging GeoTIFF (:mod:`solar.build.raster`):
+512 × 512 float32 cells, uncompressed. The file is sparse: only blocks under a roof take
+disk. [B]"""
 
 
 @dataclass(frozen=True)
@@ -295,9 +295,12 @@ class TileStore:
             )
 
 
-def needed_bytes(surface: SurfaceInput, footprints: Sequence[Footprint]) -> float:
+def needed_bytes(
+    surface: SurfaceInput, footprints: Sequence[Footprint], *, raster_bands: int = 1
+) -> float:
     """Disk a build of these footprints needs: :data:`BYTES_PER_FOOTPRINT_M2` for the
-    outputs and tile results, and the raster's staging blocks under them. [B]
+    outputs and tile results, and the raster's staging blocks under them, of
+    ``raster_bands`` bands (13 with the monthly bands). [B]
 
     The blocks are those holding a corner of a footprint's bounding box: a footprint
     wider than a block (256 m at 0.5 m) may touch more, which the margin of
@@ -316,7 +319,7 @@ def needed_bytes(surface: SurfaceInput, footprints: Sequence[Footprint]) -> floa
     ]
     blocks = {(c, r) for cols, rows in corners for c, r in zip(cols, rows, strict=True)}
     area = float(shapely.area(geometries).sum())
-    return area * BYTES_PER_FOOTPRINT_M2 + len(blocks) * STAGING_BLOCK_BYTES
+    return area * BYTES_PER_FOOTPRINT_M2 + len(blocks) * raster_bands * STAGING_BLOCK_BYTES
 
 
 @cache

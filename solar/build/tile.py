@@ -4,7 +4,11 @@
 faces go through the last three stages in blocks of :data:`FACE_BLOCK`, which bounds the
 memory of their hourly arrays. Each stage's wall time is kept under its name in
 :attr:`TileResult.seconds`: ``roofs`` (footprint checks and segment), ``horizon`` (shade),
-``irradiance`` (irradiate) and ``pv`` (place and rows).
+``irradiance`` (irradiate) and ``pv`` (place, the modules' own shading, and rows).
+
+The irradiation figures of a face are its area-weighted light; its production comes from
+the modules laid on it, each from the pixels under it, with their bypass diodes and strings
+(:mod:`solar.mismatch`): a shadow over part of a module costs more than its area share.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 import rasterio
 import shapely
 
-from solar import cadastre, horizon, irradiance, pv, reconcile, roofs, shading
+from solar import cadastre, horizon, irradiance, mismatch, profiles, pv, reconcile, roofs, shading
 from solar.cadastre import FaceRecord
 from solar.calendar import MONTH_OF_HOUR, monthly_sums
 from solar.footprints import Footprint
@@ -86,6 +90,8 @@ class _Irradiation:
     roof_annual_kwh_m2 : numpy.ndarray
         (n_faces,) annual irradiation of each face's own plane, shading included: the
         module plane's, but for a flat roof the horizontal's. [kWh m-2]
+    shading : solar.irradiance.Shading
+        The faces' area-weighted shading on their module planes, behind ``poa``.
     """
 
     face_pixels: list[np.ndarray]
@@ -93,6 +99,7 @@ class _Irradiation:
     pixels: np.ndarray
     pixel_kwh_m2: np.ndarray
     roof_annual_kwh_m2: np.ndarray
+    shading: irradiance.Shading
 
     @property
     def open_annual_kwh_m2(self) -> np.ndarray:
@@ -112,11 +119,18 @@ class _Placement:
     panels : int
     usable_area_m2 : float
         Sloped area left for modules. [m²]
+    modules : shapely.MultiPolygon
+        The modules' footprints in plan, in the order they were laid
+        (:attr:`solar.pv.Layout.modules`).
+    orientation : str
+        ``"portrait"`` or ``"landscape"``.
     """
 
     kwc: float
     panels: int
     usable_area_m2: float
+    modules: shapely.MultiPolygon = field(default_factory=shapely.MultiPolygon)
+    orientation: str = "portrait"
 
 
 def process_tile(
@@ -179,7 +193,12 @@ def process_tile(
             pixel_kwh[light.pixels] = light.pixel_kwh_m2
         with _stopwatch(seconds, "pv"):
             placements = _place(block, surface, light, climate, options)
-            block_records, block_blobs = _rows(block, light, placements, climate, options)
+            production_shading = _module_shading(
+                block, light, placements, horizons, pixel_index, surface, climate
+            )
+            block_records, block_blobs = _rows(
+                block, light, placements, production_shading, climate, options
+            )
             records += block_records
             blobs += block_blobs
         # Free this block's hourly irradiance (280 MB for 2,000 faces) before the next one.
@@ -256,29 +275,45 @@ def _irradiate(
     Flat roofs carry racked modules (:func:`solar.pv.module_plane`): every figure of a face
     is for its module plane.
     """
-    tilts, azimuths = np.array(
-        [pv.module_plane(f.surface_tilt, f.surface_azimuth) for f in block]
-    ).T
+    tilts, azimuths = _module_planes(block)
     face_pixels = [pixel_index[f.rows, f.cols] for f in block]
-    poa = _shaded_poa(
-        face_pixels,
+    shading_ = _face_shading(face_pixels, tilts, azimuths, horizons, climate)
+    poa = irradiance.poa_irradiance(
+        climate.weather,
+        climate.solpos,
         tilts,
         azimuths,
-        horizons,
-        climate,
-        options,
+        shading=shading_,
+        albedo=options.albedo,
         with_open=True,
-        iam=pv.incidence_modifier(tilts),
     )
     assert poa.open_direct is not None  # asked for with_open
     pixels = np.concatenate(face_pixels)
-    pixel_face = np.full(horizons.n_pixels, -1, dtype=np.int64)
-    pixel_face[pixels] = np.repeat(np.arange(len(block)), [p.size for p in face_pixels])
+    # The block's own pixels only: the kernels then neither allocate nor skip the tile's.
+    pixel_face = np.repeat(np.arange(len(block)), [p.size for p in face_pixels])
+    block_horizons = horizon.Horizons(
+        horizons.rows[pixels],
+        horizons.cols[pixels],
+        horizons.angles[pixels],
+        horizons.n_sectors,
+        horizons.shape,
+        horizons.resolution,
+    )
     pixel_kwh = _pixel_irradiation(
-        horizons, pixel_face, pixels, tilts, azimuths, poa.open_direct, climate, options
+        block_horizons, pixel_face, tilts, azimuths, poa.open_direct, climate, options
     )
     roof_annual = _roof_annual(block, face_pixels, poa.annual_kwh_m2, horizons, climate, options)
-    return _Irradiation(face_pixels, poa, pixels, pixel_kwh, roof_annual)
+    return _Irradiation(face_pixels, poa, pixels, pixel_kwh, roof_annual, shading_)
+
+
+def _module_planes(block: Sequence[roofs.RoofFace]) -> tuple[np.ndarray, np.ndarray]:
+    """Tilt and azimuth of each face's module plane (:func:`solar.pv.module_plane`). [°]"""
+    tilts, azimuths = (
+        np.array([pv.module_plane(f.surface_tilt, f.surface_azimuth) for f in block])
+        .reshape(-1, 2)
+        .T
+    )
+    return tilts, azimuths
 
 
 def _roof_annual(
@@ -296,25 +331,27 @@ def _roof_annual(
     if flat.size == 0:
         return annual
     level, south = np.zeros(flat.size), np.full(flat.size, 180.0)
-    roof = _shaded_poa([face_pixels[k] for k in flat], level, south, horizons, climate, options)
+    roof_shading = _face_shading([face_pixels[k] for k in flat], level, south, horizons, climate)
+    roof = irradiance.poa_irradiance(
+        climate.weather,
+        climate.solpos,
+        level,
+        south,
+        shading=roof_shading,
+        albedo=options.albedo,
+    )
     annual[flat] = roof.annual_kwh_m2
     return annual
 
 
-def _shaded_poa(
+def _face_shading(
     face_pixels: list[np.ndarray],
     tilts: np.ndarray,
     azimuths: np.ndarray,
     horizons: horizon.Horizons,
     climate: SiteClimate,
-    options: BuildOptions,
-    *,
-    with_open: bool = False,
-    iam: irradiance.IncidenceModifier | None = None,
-) -> irradiance.PlaneOfArray:
-    """Hourly irradiance of planes over faces' pixels, shaded by their horizons."""
-    # Hours with the sun up: the lit fraction scales the circumsolar part too, which Perez
-    # gives whenever there is diffuse light, even in an hour without beam.
+) -> irradiance.Shading:
+    """Area-weighted shading of planes over faces' pixels, from their horizons."""
     lit, sky_view, band_open = shading.face_shading(
         horizons,
         face_pixels,
@@ -322,18 +359,16 @@ def _shaded_poa(
         climate.sun_elevation,
         tilts,
         azimuths,
-        hour_mask=climate.sun_elevation > 0,
+        hour_mask=_shaded_hours(climate),
     )
-    return irradiance.poa_irradiance(
-        climate.weather,
-        climate.solpos,
-        tilts,
-        azimuths,
-        shading=irradiance.Shading(lit, sky_view, band_open),
-        albedo=options.albedo,
-        with_open=with_open,
-        iam=iam,
-    )
+    return irradiance.Shading(lit, sky_view, band_open)
+
+
+def _shaded_hours(climate: SiteClimate) -> np.ndarray:
+    """The hours whose light is shaded: the sun up, for the lit fraction scales the
+    circumsolar part too, which Perez gives whenever there is diffuse light, even in an
+    hour without beam."""
+    return climate.sun_elevation > 0
 
 
 def _place(
@@ -359,30 +394,74 @@ def _place(
     ]
 
 
+def _module_shading(
+    block: Sequence[roofs.RoofFace],
+    light: _Irradiation,
+    placements: Sequence[_Placement],
+    horizons: horizon.Horizons,
+    pixel_index: np.ndarray,
+    surface: Surface,
+    climate: SiteClimate,
+) -> irradiance.Shading:
+    """The shading that drives each face's production: its modules' own.
+
+    The factor on the beam and circumsolar light is the modules' after bypass-diode and
+    string mismatch (:func:`solar.shading.module_lit_fraction`) on a face with modules, and
+    the area-weighted lit fraction on a face without; the sky view and the horizon band
+    stay the face's.
+    """
+    strings = mismatch.module_strings(
+        [p.modules for p in placements],
+        [p.orientation for p in placements],
+        light.face_pixels,
+        pixel_index,
+        surface.transform,
+    )
+    tilts, azimuths = _module_planes(block)
+    lit = shading.module_lit_fraction(
+        horizons,
+        strings,
+        climate.sun_azimuth,
+        climate.sun_elevation,
+        tilts,
+        azimuths,
+        light.shading.lit_fraction,
+        hour_mask=_shaded_hours(climate),
+    )
+    return irradiance.Shading(lit, light.shading.sky_view, light.shading.horizon_band_open)
+
+
 def _rows(
     block: Sequence[roofs.RoofFace],
     light: _Irradiation,
     placements: Sequence[_Placement],
+    production_shading: irradiance.Shading,
     climate: SiteClimate,
     options: BuildOptions,
 ) -> tuple[list[FaceRecord], list[bytes]]:
     """Stage 5: the production of the placed modules, as face records and packed profiles.
+
+    The production is a function of the weather, the module plane, ``production_shading``
+    (:func:`_module_shading`), the module and the losses alone
+    (:func:`solar.pv.specific_production`); the irradiation figures are the faces' own,
+    area-weighted.
 
     Returns
     -------
     records : list of FaceRecord
         With the monthly irradiation and production.
     blobs : list of bytes
-        Each face's hourly production per kWc (:func:`solar.cadastre.encode_profile`).
+        Each face's ``production_shading``, packed (:func:`solar.profiles.encode_light`).
     """
-    weather = climate.weather.data
-    specific = pv.production(
-        light.poa.poa_global,
-        weather["temp_air"].to_numpy(),
-        weather["wind_speed"].to_numpy(),
-        np.ones(len(block)),
+    tilts, azimuths = _module_planes(block)
+    specific = pv.specific_production(
+        climate.weather,
+        climate.solpos,
+        tilts,
+        azimuths,
+        production_shading,
         module=climate.module,
-        effective_irradiance=light.poa.poa_effective,
+        albedo=options.albedo,
         system_losses=options.system_losses,
     )
     monthly_specific = monthly_sums(specific)
@@ -429,7 +508,7 @@ def _rows(
                 roof_irradiation_kwh_m2_yr=round(roof_annual, 1),
             )
         )
-    return records, [cadastre.encode_profile(s) for s in specific]
+    return records, profiles.encode_shading(production_shading)
 
 
 def _plane_surface(surface: Surface, faces: Sequence[roofs.RoofFace]) -> np.ndarray:
@@ -460,7 +539,6 @@ def _pixel_centres(
 def _pixel_irradiation(
     horizons: horizon.Horizons,
     pixel_face: np.ndarray,
-    pixels: np.ndarray,
     surface_tilt: np.ndarray,
     surface_azimuth: np.ndarray,
     open_direct: np.ndarray,
@@ -475,16 +553,15 @@ def _pixel_irradiation(
 
     Parameters
     ----------
+    horizons : solar.horizon.Horizons
+        The horizons of the block's pixels.
     pixel_face : numpy.ndarray
-        For every stored pixel of ``horizons``, its face (index into ``surface_tilt``) or
-        -1 when it belongs to no face of this block.
-    pixels : numpy.ndarray
-        The stored pixels wanted.
+        For every stored pixel of ``horizons``, its face (index into ``surface_tilt``).
 
     Returns
     -------
     numpy.ndarray
-        (len(pixels), 13): the year, then the 12 months.
+        (horizons.n_pixels, 13): the year, then the 12 months.
     """
     beam = shading.pixel_lit_sums(
         horizons,
@@ -500,13 +577,12 @@ def _pixel_irradiation(
     isotropic, horizon_band, ground = irradiance.diffuse_terms(
         climate.weather, climate.solpos, surface_tilt, albedo=options.albedo
     )
-    face = pixel_face[pixels]
     diffuse = (
-        sky_view[pixels, None] * isotropic[face]
-        + band_open[pixels, None] * horizon_band[face]
-        + ground[face]
+        sky_view[:, None] * isotropic[pixel_face]
+        + band_open[:, None] * horizon_band[pixel_face]
+        + ground[pixel_face]
     )
-    return beam[pixels] / 1000.0 + diffuse
+    return beam / 1000.0 + diffuse
 
 
 def _place_modules(
@@ -544,7 +620,9 @@ def _place_modules(
         face.surface_azimuth,
         latitude=climate.weather.latitude,
     )
-    return _Placement(float(layout.kwc), int(layout.n_modules), usable_area)
+    return _Placement(
+        float(layout.kwc), int(layout.n_modules), usable_area, layout.modules, layout.orientation
+    )
 
 
 def _empty_result(

@@ -51,11 +51,11 @@ def _copy(cadastre: Path, target: Path) -> Path:
 
 
 def _rebuilt(cadastre: Path, target: Path) -> Path:
-    """Another build of the territory: every monthly production one kWh higher."""
+    """Another build of the territory: its monthly figures blank (read as zeros)."""
     shutil.copyfile(cadastre, target)
     con = sqlite3.connect(target)
     with con:
-        con.execute("UPDATE roof_faces_monthly SET production_kwh = production_kwh + 1")
+        con.execute("UPDATE face_series SET monthly = NULL")
     con.close()
     checksum_path(target).write_text(f"{_sha256(target)}  {target.name}\n")
     return target
