@@ -8,25 +8,39 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import logging
 import math
 import multiprocessing
 import os
-from collections.abc import Callable
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
+import numpy as np
 from anyio import CapacityLimiter
 from fastapi import Depends, Query, Request
 
 import solar
 from app import views
+from app.documents import BuildingDocuments
 from app.geo import Projector
 from app.models import Address, Coverage
 from app.settings import Settings
 from solar.addresses import AddressIndex
-from solar.cadastre import Cadastre, verify_checksum
+from solar.cadastre import (
+    ADDRESS_FIELDS,
+    AddressRecord,
+    Cadastre,
+    recorded_checksum,
+    verify_checksum,
+)
 from solar.errors import InputError, NoBuildingAtAddress, NotFound
 from solar.household.project import Site
 from solar.household.uncertainty import orientation_factors
@@ -34,6 +48,10 @@ from solar.household.uncertainty import orientation_factors
 #: SQLite connections each opened cadastre holds: queries wait for a free one. Lookups
 #: take about a millisecond each, so a few connections keep the thread pool busy.
 CADASTRE_CONNECTIONS = 8
+#: Suffix of the note a service leaves beside a cadastre it verified (``X.gpkg.verified``).
+VERIFIED_SUFFIX = ".verified"
+
+logger = logging.getLogger("app")
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,104 @@ class FileKey:
     @classmethod
     def of(cls, stat: os.stat_result) -> FileKey:
         return cls(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def verified_path(path: str | os.PathLike[str]) -> Path:
+    """Where the note of a verified cadastre is kept: beside it."""
+    path = Path(path)
+    return path.with_name(path.name + VERIFIED_SUFFIX)
+
+
+def verify_once(path: Path, fd: int, key: FileKey) -> tuple[str, bool]:
+    """:func:`solar.cadastre.verify_checksum`, done once per file.
+
+    Hashing a territory's cadastre (about 2 GB) takes seconds, at every start of every
+    worker. Once a file is verified, a note beside it records its SHA-256 with its
+    :class:`FileKey`; a later opening of the same file (same device, inode, size and
+    modification time, and the same recorded checksum) takes the SHA-256 from the note.
+    A copy, a replaced or a rewritten file changes its key, and is hashed again. Where
+    the folder cannot be written, nothing is noted and every opening hashes.
+
+    Returns
+    -------
+    tuple of (str, bool)
+        As :func:`solar.cadastre.verify_checksum`.
+    """
+    recorded = recorded_checksum(path)
+    note = verified_path(path)
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        noted = json.loads(note.read_text(encoding="utf-8"))
+        if FileKey(**noted["key"]) == key and recorded in (None, noted["sha256"]):
+            return str(noted["sha256"]), recorded is not None
+    sha256, verified = verify_checksum(path, fd=fd)
+    try:
+        fd_note, tmp_name = tempfile.mkstemp(prefix=f".{note.name}.", dir=path.parent)
+    except OSError:
+        return sha256, verified
+    try:
+        with os.fdopen(fd_note, "w", encoding="utf-8") as stream:
+            json.dump({"sha256": sha256, "key": key.__dict__}, stream)
+        os.chmod(tmp_name, 0o644)  # readable as the cadastre is, not mkstemp's 0o600
+        os.replace(tmp_name, note)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+    return sha256, verified
+
+
+def address_index(cadastre: Cadastre, projector: Projector, count: int) -> AddressIndex:
+    """The search index of the cadastre's addresses, built on first use.
+
+    The index holds positions; the records of a search's hits, and an address asked for
+    by id, are read from the cadastre by its indexes (feature id, ``address_id``).
+    """
+    fids: list[np.ndarray] = []
+
+    def columns() -> tuple[list[str], list[int | None]]:
+        fid, labels, numeros = cadastre.address_search_columns()
+        fids.append(fid)
+        return labels, numeros
+
+    def load(positions: np.ndarray) -> list[Mapping[str, Any]]:
+        return list(address_mappings(cadastre.addresses_by_fid(fids[0][positions]), projector))
+
+    def find(address_id: str) -> Mapping[str, Any] | None:
+        try:
+            record = cadastre.address(address_id)
+        except NotFound:
+            return None
+        return address_mappings([record], projector)[0]
+
+    return AddressIndex.lazy(count, columns, load, find)
+
+
+def _warm_up(index: AddressIndex) -> None:
+    """What a first request would otherwise compute, computed just after opening.
+
+    The search index takes a second or two for 300,000 addresses, the simulations'
+    orientation factors about a second: the service answers meanwhile, and a request that
+    needs one of them before it is ready computes it, or waits for it.
+    """
+    try:
+        orientation_factors()
+        index.prepare()
+    except Exception:
+        # the request that needs it computes it again, and fails on its own if it must
+        logger.exception("preparing the address search index failed")
+
+
+def address_mappings(rows: list[AddressRecord], projector: Projector) -> list[dict[str, Any]]:
+    """Address records as the search's mappings: their columns, and WGS84 ``lon`` and
+    ``lat``."""
+    if not rows:
+        return []
+    lons, lats = projector.points_to_wgs84(
+        [r.geometry.x for r in rows], [r.geometry.y for r in rows]
+    )
+    return [
+        {**{k: getattr(row, k) for k in ADDRESS_FIELDS}, "lon": lon, "lat": lat}
+        for row, lon, lat in zip(rows, lons.tolist(), lats.tolist(), strict=True)
+    ]
 
 
 @dataclass(frozen=True)
@@ -95,12 +211,13 @@ class Services:
     projector : app.geo.Projector
         Between the cadastre's CRS and WGS84.
     address_index : solar.addresses.AddressIndex
-        Every address, in memory, for the search.
+        The search over every address, built in a thread after opening; it reads its
+        hits, and an address by id, from the cadastre.
     coverage : app.models.Coverage
         The coverage summary.
     site : solar.household.project.Site
         Tariffs and climate of the cadastre, for the simulations.
-    documents : app.views.BuildingDocuments
+    documents : app.documents.BuildingDocuments
         The cache of rendered building documents.
     identity : CadastreIdentity
         Which file was opened; the API's ETag derives from it.
@@ -112,7 +229,7 @@ class Services:
     address_index: AddressIndex
     coverage: Coverage
     site: Site
-    documents: views.BuildingDocuments
+    documents: BuildingDocuments
     identity: CadastreIdentity
 
     @classmethod
@@ -136,7 +253,7 @@ class Services:
             raise InputError("no cadastre at this path", source=str(path)) from None
         try:
             key = FileKey.of(os.fstat(fd))
-            sha256, verified = verify_checksum(path, fd=fd)
+            sha256, verified = verify_once(path, fd, key)
             cadastre = Cadastre(path, connections=CADASTRE_CONNECTIONS)
         finally:
             os.close(fd)
@@ -144,22 +261,23 @@ class Services:
             if FileKey.of(os.stat(path)) != key:
                 raise InputError("replaced while it was being opened", source=str(path))
             projector = Projector(cadastre.crs)
-            # Computed on first use (about 0.3 s): at start-up, not in a resident's request.
-            orientation_factors()
             built_at = _built_at(cadastre.provenance())
-            return cls(
+            coverage = views.coverage(cadastre, projector)
+            services = cls(
                 settings=settings,
                 cadastre=cadastre,
                 projector=projector,
-                address_index=AddressIndex(views.address_records(cadastre, projector)),
-                coverage=views.coverage(cadastre, projector),
+                address_index=address_index(cadastre, projector, coverage.counts.addresses),
+                coverage=coverage,
                 site=Site.for_cadastre(cadastre),
-                documents=views.BuildingDocuments(cadastre, projector),
+                documents=BuildingDocuments(cadastre, projector),
                 identity=CadastreIdentity(sha256, verified, built_at, key),
             )
         except BaseException:
             cadastre.close()
             raise
+        threading.Thread(target=_warm_up, args=(services.address_index,), daemon=True).start()
+        return services
 
     @property
     def etag(self) -> str:

@@ -3,7 +3,6 @@ reprojection and rounding only."""
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, TypeVar
 
@@ -16,15 +15,11 @@ from pydantic import BaseModel
 import solar
 from app.geo import DECIMALS, Projector
 from app.models import (
-    Address,
-    BuildingSolar,
     Counts,
     Coverage,
-    Dwelling,
     EconomicsOut,
     Percentiles,
     RoofCollection,
-    RoofFace,
     RoofFeature,
     RoofProperties,
     SimulationResult,
@@ -34,8 +29,7 @@ from app.models import (
     TariffsUsed,
     UncertaintyOut,
 )
-from solar import dwellings, suitability
-from solar.cadastre import ADDRESS_FIELDS, BuildingRecord, Cadastre
+from solar.cadastre import ADDRESS_FIELDS, Cadastre
 from solar.geometry import polygonal_parts
 from solar.household.loadcurves import LinkyCurve
 from solar.household.project import ProjectResult
@@ -127,98 +121,6 @@ def address_records(cadastre: Cadastre, projector: Projector) -> list[dict[str, 
         {**{k: getattr(row, k) for k in ADDRESS_FIELDS}, "lon": lon, "lat": lat}
         for row, lon, lat in zip(rows, lons.tolist(), lats.tolist(), strict=True)
     ]
-
-
-class BuildingDocuments:
-    """Each building's JSON document, rendered once and kept.
-
-    The cadastre does not change under a running service, so a building's document (its
-    fields, footprint and faces, reprojected) is the same at every request. Rendering it
-    costs about half a millisecond of the service's CPU; a cached one costs a dictionary
-    look-up. The least recently used documents go first past ``maxsize``.
-
-    Parameters
-    ----------
-    cadastre : Cadastre
-    projector : Projector
-    maxsize : int
-        Documents kept: 4,096 take about 20 MB.
-    """
-
-    def __init__(self, cadastre: Cadastre, projector: Projector, maxsize: int = 4096):
-        self.cadastre = cadastre
-        self.projector = projector
-        self.get = functools.lru_cache(maxsize=maxsize)(self._render)
-        self.dwelling = functools.lru_cache(maxsize=maxsize)(self._dwelling)
-
-    def _render(self, building_id: str) -> str:
-        building = self.cadastre.building(building_id)  # NotFound is not cached
-        return building_solar(self.cadastre, self.projector, building).model_dump_json()
-
-    def response(self, building_id: str) -> Response:
-        """The building's document as a JSON response."""
-        return Response(self.get(building_id), media_type="application/json")
-
-    def address_response(self, address: Address, building_id: str) -> Response:
-        """An :class:`app.models.AddressSolar` document, around the cached building."""
-        part = address.part_id
-        dwelling = "null" if part is None else self.dwelling(building_id, part)
-        body = (
-            f'{{"address":{address.model_dump_json()},"building":{self.get(building_id)},'
-            f'"dwelling":{dwelling}}}'
-        )
-        return Response(body, media_type="application/json")
-
-    def _dwelling(self, building_id: str, part_id: str) -> str:
-        faces = self.cadastre.faces(building_id)
-        own = [f.face_id for f in faces if f.part_id == part_id]
-        counted = dwellings.equipped_faces(faces, part_id)
-        monthly = np.sum([f.production_monthly_kwh for f in counted], axis=0) if counted else None
-        return Dwelling(
-            part_id=part_id,
-            face_ids=own,
-            panels=sum(f.panels for f in counted),
-            kwc=round(sum(f.kwc for f in counted), 3),
-            production_kwh_yr=round(sum(f.production_kwh_yr for f in counted), 1),
-            production_monthly_kwh=[0.0] * 12
-            if monthly is None
-            else [round(float(m), 2) for m in monthly],
-        ).model_dump_json()
-
-
-def building_solar(
-    cadastre: Cadastre, projector: Projector, building: BuildingRecord
-) -> BuildingSolar:
-    """A building record with its faces, all geometry in WGS84."""
-    faces = cadastre.faces(building.building_id)
-    footprint, *outlines = valid_geojson(
-        projector, [building.geometry, *(f.geometry for f in faces)]
-    )
-    centre = shapely.centroid(building.geometry)
-    lon, lat = projector.points_to_wgs84([centre.x], [centre.y])
-    # the faces the building's totals count, so that the months add up to its year
-    counted = [f for f in faces if f.panels > 0 and f.suitability in suitability.WORTH_EQUIPPING]
-    monthly = np.sum([f.production_monthly_kwh for f in counted], axis=0) if counted else [0] * 12
-    return _shaped(
-        BuildingSolar,
-        building,
-        suitability_label=suitability.label(building.suitability),
-        centre=[float(lon[0]), float(lat[0])],
-        bbox=list(projector.bounds_to_wgs84(tuple(building.geometry.bounds))),
-        production_monthly_kwh=[round(float(m), 2) for m in monthly],
-        footprint_note=footprint_note(building.footprint_check, building.footprint_shift_m),
-        footprint=footprint,
-        faces=[
-            _shaped(
-                RoofFace,
-                face,
-                geometry=outline,
-                suitability_label=suitability.label(face.suitability),
-                orientation=suitability.orientation_words(face.azimuth_deg, face.is_flat),
-            )
-            for face, outline in zip(faces, outlines, strict=True)
-        ],
-    )
 
 
 def footprint_note(check: str, shift_m: float | None) -> str | None:

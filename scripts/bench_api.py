@@ -7,10 +7,22 @@ bounded number of requests per run, and stops everything by itself.
     python scripts/bench_api.py                      # every configuration, 8 s each
     python scripts/bench_api.py --workers 2 --http httptools --loop uvloop --duration 5
     python scripts/bench_api.py --cadastre build/demo/cadastre.gpkg
+    python scripts/bench_api.py --territory FOLDER    # the 300,000-building cadastre
 
 The cadastre is ``--cadastre``, else the demo cadastre when it has been built, else a
 synthetic one written here (2,000 gable-roofed buildings in Lens, faces outlined with a
 vertex every metre as the segmentation's outlines are, one demo address each).
+
+``--territory FOLDER`` serves ``FOLDER/territory.gpkg``, the territory-size cadastre of
+``scripts/territory.py`` (about 335,000 buildings, 1 M faces and 320,000 addresses;
+written there first when missing, once: minutes and about 12 GB of memory), as
+``cadastre serve --workers 2`` does: the same server settings, the JSON access log on
+(to a file), the rate limit off (every request comes from 127.0.0.1). It reports the
+time from the command to the first 200 on ``/health`` and to every worker serving, the
+memory of each worker, then ``/addresses/{id}/solar`` with ids drawn at random over
+every address with a building, so that the service's cache of 4,096 buildings answers
+about 1 request in 80, and the address search with queries typed as a resident types
+them (the first words of a random label, the last one cut).
 
 The client is a minimal asyncio HTTP/1.1 client, not httpx: httpx spends about 10 times
 more CPU per request, and on a 2-core machine the client shares the cores with the
@@ -30,10 +42,12 @@ import os
 import random
 import resource
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -56,7 +70,6 @@ from solar.cadastre import (  # noqa: E402
     Cadastre,
     FaceProfiles,
     GeoTable,
-    encode_profile,
     write_cadastre,
 )
 from solar.demo import CADASTRE_FILE  # noqa: E402
@@ -75,16 +88,14 @@ with contextlib.suppress(ImportError):  # the client's own loop: uvloop halves i
 
 
 def synthetic_cadastre(path: Path, n_buildings: int = 2000, seed: int = 0) -> Path:
-    """Write a cadastre of ``n_buildings`` gable roofs in Lens, with one address each."""
+    """Write a cadastre of ``n_buildings`` gable roofs in Lens, with one address each, and
+    no hourly production."""
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n_buildings)))
-    footprints, face_rows, face_geoms, blobs, building_rows = [], [], [], [], []
+    footprints, face_rows, face_geoms, building_rows = [], [], [], []
     monthly: dict[str, list[object]] = {k: [] for k in MONTHLY_FIELDS}
     shares = np.array([2.5, 4.0, 7.5, 10.5, 12.5, 13.0, 13.0, 11.5, 9.0, 6.5, 3.5, 2.0])
     shares /= shares.sum()
-    profile = np.zeros(8760)
-    profile[10::24], profile[12::24], profile[14::24] = 0.8, 1.2, 0.8  # 2.8 kWh/kWc/day
-    blob = encode_profile(profile * 950 / profile.sum())
     for i in range(n_buildings):
         x0 = 684_000.0 + 20.0 * (i % side)
         y0 = 7_030_000.0 + 20.0 * (i // side)
@@ -120,10 +131,16 @@ def synthetic_cadastre(path: Path, n_buildings: int = 2000, seed: int = 0) -> Pa
                     "production_kwh_yr": round(kwc * specific, 1),
                     "specific_yield_kwh_kwc": specific,
                     "suitability": "good" if k == 0 else "fair",
+                    "production_p10_kwh_yr": round(kwc * specific * 0.9, 1),
+                    "production_p50_kwh_yr": round(kwc * specific, 1),
+                    "production_p90_kwh_yr": round(kwc * specific * 1.1, 1),
+                    "part_id": None,
+                    "module_tilt_deg": 35.0,
+                    "module_azimuth_deg": azimuth,
+                    "roof_irradiation_kwh_m2_yr": irradiation,
                 }
             )
             face_geoms.append(shapely.segmentize(half, 1.0))
-            blobs.append(blob)
             for month in range(12):
                 monthly["face_id"].append(face_id)
                 monthly["month"].append(month + 1)
@@ -145,6 +162,15 @@ def synthetic_cadastre(path: Path, n_buildings: int = 2000, seed: int = 0) -> Pa
                 "irradiation_kwh_m2_yr": 905.0,
                 "shading_loss_pct": 5.0,
                 "suitability": "good",
+                "footprint_check": "ok",
+                "footprint_shift_m": None,
+                "production_p10_kwh_yr": round(production * 0.9, 1),
+                "production_p50_kwh_yr": round(production, 1),
+                "production_p90_kwh_yr": round(production * 1.1, 1),
+                "usage_1": "Résidentiel",
+                "nature": "Indifférenciée",
+                "hauteur": 7.0,
+                "nombre_de_logements": 1.0,
             }
         )
 
@@ -172,7 +198,8 @@ def synthetic_cadastre(path: Path, n_buildings: int = 2000, seed: int = 0) -> Pa
             np.array(face_geoms, dtype=object), columns(face_rows, FACE_FIELDS), "MultiPolygon"
         ),
         monthly={k: np.asarray(v) for k, v in monthly.items()},
-        profiles=FaceProfiles([r["face_id"] for r in face_rows], blobs),
+        # the endpoints measured here read no hourly production
+        profiles=FaceProfiles([], []),
         provenance={"code_version": "bench", "weather_file": "synthetic"},
         addresses=address_layer(addresses, link_addresses(addresses, footprints)),
     )
@@ -252,6 +279,166 @@ def uvicorn_server(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@dataclass
+class Started:
+    """A served territory: where, and how long it took to start."""
+
+    port: int
+    pid: int
+    first_health_s: float
+    workers_ready_s: list[float]
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The uvicorn workers of the server ``pid``: its children that multiprocessing
+    spawned, but its resource tracker."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+            spawned = b"spawn_main" in command and b"resource_tracker" not in command
+            if int(fields[1]) == pid and spawned:
+                out.append(int(stat.parent.name))
+    return sorted(out)
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of ``pid`` now, and its peak. [MB]"""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(value.split()[0]) / 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+@contextlib.contextmanager
+def served_like_the_cli(cadastre: Path, workers: int, log: Path) -> Iterator[Started]:
+    """``cadastre serve --workers N`` (:func:`app.main.serve`) on a free loopback port.
+
+    The clock runs from the command: the first 200 on ``/health``, then each worker's
+    start-up line in the log (a worker logs it once its services are open).
+    """
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CADASTRE_RATE_LIMIT": "0"}
+    command = [
+        sys.executable, "-c",
+        "import sys; from app.main import serve; "
+        "serve(sys.argv[1], port=int(sys.argv[2]), workers=int(sys.argv[3]))",
+        str(cadastre), str(port), str(workers),
+    ]  # fmt: skip
+    start = time.perf_counter()
+    with open(log, "wb") as stream:
+        server = subprocess.Popen(command, env=env, cwd=ROOT, stderr=stream)
+    try:
+        first = None
+        ready: list[float] = []
+        deadline = time.monotonic() + 180
+        while first is None or len(ready) < workers:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start; see {log}")
+            if first is None:
+                with (
+                    contextlib.suppress(OSError),
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1),
+                ):
+                    first = time.perf_counter() - start
+            lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+            while len(ready) < sum('"message": "serving ' in line for line in lines):
+                ready.append(time.perf_counter() - start)
+            time.sleep(0.05)
+        yield Started(port, server.pid, first, ready)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def search_queries(labels: Sequence[str], n: int, seed: int = 0) -> list[str]:
+    """Queries as a resident types them: the first words of a label, the last one cut."""
+    rng = random.Random(seed)
+    out = []
+    for label in rng.sample(list(labels), n):
+        words = label.split()
+        kept = words[: rng.randint(2, len(words))]
+        kept[-1] = kept[-1][: rng.randint(1, len(kept[-1]))]
+        out.append(" ".join(kept))
+    return out
+
+
+def bench_territory(folder: Path, args: argparse.Namespace) -> int:
+    """Make the territory cadastre when missing, serve it as the CLI does, and load it."""
+    cadastre_path = folder / "territory.gpkg"
+    if not cadastre_path.exists():
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "territory.py"), str(folder)], check=True
+        )
+    con = sqlite3.connect(f"{cadastre_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        ids = [
+            r[0]
+            for r in con.execute("SELECT address_id FROM addresses WHERE building_id IS NOT NULL")
+        ]
+        labels = [r[0] for r in con.execute("SELECT label FROM addresses")]
+        n_buildings = con.execute("SELECT count(*) FROM buildings").fetchone()[0]
+    finally:
+        con.close()
+    print(
+        f"territory {cadastre_path}: {n_buildings:,} buildings, {len(ids):,} addresses with "
+        f"a building, {cadastre_path.stat().st_size / 1e6:,.0f} MB; {args.clients} clients, "
+        f"{args.duration:g} s per run, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    scenarios = {
+        # the fixed cost of a request: the server, the middleware and the framework
+        "health (baseline)": ["/health"],
+        "address solar, random ids": [f"/api/v1/addresses/{a}/solar" for a in ids],
+        "address search": [
+            f"/api/v1/addresses?{urllib.parse.urlencode({'q': q})}"
+            for q in search_queries(labels, min(len(labels), 5000))
+        ],
+    }
+    workers = int(args.workers.split(",")[-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "server.log"
+        with served_like_the_cli(cadastre_path, workers, log) as started:
+            pids = worker_pids(started.pid)
+            memory = [memory_mb(pid) for pid in pids]
+            print(
+                f"start: first 200 on /health after {started.first_health_s:.1f} s, every "
+                f"worker serving after {max(started.workers_ready_s):.1f} s; memory per worker "
+                + ", ".join(f"{rss:.0f} MB" for rss, _ in memory),
+                flush=True,
+            )
+            # the search index and the simulations' factors are prepared just after start
+            time.sleep(args.settle)
+            rates = [None, args.rate] if args.rate else [None]
+            for (name, paths), rate in itertools.product(scenarios.items(), rates):
+                mode = "saturated" if rate is None else f"paced {rate:g}/s"
+                result = run_load(
+                    f"{name}, {workers}w, {mode}",
+                    started.port,
+                    started.pid,
+                    paths,
+                    clients=args.clients,
+                    seconds=args.duration,
+                    max_requests=args.max_requests,
+                    rate=rate,
+                    warm_up=False,
+                )
+                print(report(result, paced=rate is not None), flush=True)
+            peaks = [memory_mb(pid)[1] for pid in pids]
+            print("peak memory per worker: " + ", ".join(f"{p:.0f} MB" for p in peaks))
+        access = sum(1 for line in log.read_text().splitlines() if '"request_id"' in line)
+        print(f"access log: {access:,} lines")
+    return 0
 
 
 async def _connection(
@@ -341,9 +528,15 @@ def run_load(
     seconds: float,
     max_requests: int,
     rate: float | None,
+    warm_up: bool = True,
 ) -> Result:
-    """Warm up for a second, then measure for ``seconds`` (or ``max_requests``)."""
-    run_async(_drive(port, paths, clients, 1.0, max_requests, None))
+    """Warm up for a second, then measure for ``seconds`` (or ``max_requests``).
+
+    Without ``warm_up``, the paths are not visited before they are measured: each is
+    then asked for once in a run shorter than the list.
+    """
+    if warm_up:
+        run_async(_drive(port, paths, clients, 1.0, max_requests, None))
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     server0 = process_tree_cpu(server_pid)
     latencies, errors, wall = run_async(_drive(port, paths, clients, seconds, max_requests, rate))
@@ -373,6 +566,15 @@ def report(result: Result, paced: bool) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cadastre", type=Path, help="cadastre to serve")
+    parser.add_argument(
+        "--territory",
+        type=Path,
+        metavar="FOLDER",
+        help="serve FOLDER/territory.gpkg (made there when missing) as the CLI does",
+    )
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="seconds between start and load (territory)"
+    )
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to try")
     parser.add_argument("--http", default="h11,httptools", help="uvicorn HTTP parsers to try")
     parser.add_argument("--loop", default="asyncio,uvloop", help="event loops to try")
@@ -386,6 +588,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="offered load of the paced runs [req/s]; 0 skips them",
     )
     args = parser.parse_args(argv)
+    if args.territory:
+        return bench_territory(args.territory, args)
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.cadastre:

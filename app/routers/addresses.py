@@ -55,12 +55,15 @@ def search_addresses(
         }
     },
 )
-def address_solar(
+async def address_solar(
     address_id: Annotated[
         str, Path(max_length=200, description="A BAN id.", examples=["62498_0540_00012_bis"])
     ],
     services: ServicesDep,
 ) -> Response:
     """The address, and the building under it with every roof face."""
+    # On the event loop, not in the thread pool: the work is two to four indexed reads of
+    # a file in the page cache and a document rendered in under a millisecond, less than
+    # the pool's round trip costs under load (scripts/bench_api.py --territory).
     address, building_id = services.address(address_id)
     return services.documents.address_response(address, building_id)

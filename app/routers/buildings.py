@@ -22,12 +22,13 @@ router = APIRouter(
 
 
 @router.get("", response_model=BuildingSolar, summary="The building under a point (map click)")
-def building_at(
+async def building_at(
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude [°], WGS84.")],
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude [°], WGS84.")],
     services: ServicesDep,
 ) -> Response:
     """The building whose footprint holds the point, with every roof face; else a 404."""
+    # on the event loop, as the address's solar result (app.routers.addresses)
     x, y = services.projector.point_from_wgs84(lon, lat)
     projected = math.isfinite(x) and math.isfinite(y)
     building = services.cadastre.building_at(x, y) if projected else None
@@ -39,9 +40,10 @@ def building_at(
 @router.get(
     "/{building_id}", response_model=BuildingSolar, summary="A building with its roof faces"
 )
-def building(
+async def building(
     building_id: Annotated[str, Path(max_length=200, description="The building id.")],
     services: ServicesDep,
 ) -> Response:
     """The building's fields, footprint and faces, each with its monthly production."""
+    # on the event loop, as the address's solar result (app.routers.addresses)
     return services.documents.response(building_id)
