@@ -111,13 +111,14 @@ def _encode_rows(
 ) -> list[bytes]:
     """:func:`encode_light` of each row of ``beam_factor`` (n_faces, 8760), the arithmetic
     done on the whole block at once."""
-    values = np.asarray(beam_factor, dtype=np.float64)
+    values = np.asarray(beam_factor, dtype=np.float32)
     if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
         raise ValueError("a beam factor must lie in [0, 1]")
-    steps = np.rint(values * FACTOR_STEPS).astype(np.int16).reshape(-1, _DAYS, _HOURS)
-    change = np.diff(steps, axis=1, prepend=0) % 256
+    steps = np.rint(values * np.float32(FACTOR_STEPS)).astype(np.uint8).reshape(-1, _DAYS, _HOURS)
+    # uint8 differences wrap modulo 256, which is the change the decoder sums back
+    change = np.diff(steps, axis=1, prepend=np.uint8(0))
     # hour by hour: each hour's 365 changes in a row, mostly zeros, deflate best
-    packed = np.ascontiguousarray(change.transpose(0, 2, 1)).astype(np.uint8)
+    packed = np.ascontiguousarray(change.transpose(0, 2, 1))
     return [
         _HEADER.pack(float(sky), float(band)) + _deflate(face.tobytes())
         for face, sky, band in zip(packed, sky_view, horizon_band_open, strict=True)
