@@ -321,6 +321,7 @@ KEY_RECHECK_SECONDS = 5.0
 another process (``cadastre keys revoke``, another server) stops working within this time."""
 
 _TRUSTED_KEYS_MAX = 1024
+_OPEN_ATTEMPTS = 20
 _clock = time.monotonic
 
 
@@ -350,7 +351,7 @@ class Store:
         else:
             self._engine = sa.create_engine(self.url, pool_pre_ping=True)
         try:
-            self._migrate()
+            self._migrate_when_free()
         except OperationalError as exc:
             self._engine.dispose()
             reason = str(exc.orig or exc).splitlines()[0]
@@ -382,6 +383,21 @@ class Store:
     def _read(self) -> Iterator[Connection]:
         with self._engine.connect() as connection, connection.begin():
             yield connection
+
+    def _migrate_when_free(self) -> None:
+        """:meth:`_migrate`, tried again while another process opens the same new SQLite
+        file: switching a new file to WAL needs it alone, and SQLite answers "database is
+        locked" at once rather than waiting, so workers started together would fail."""
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                self._migrate()
+                return
+            except OperationalError as exc:
+                locked = "database is locked" in str(exc.orig or exc)
+                if not (self.is_sqlite and locked) or attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+                self._engine.dispose()
+                time.sleep(0.05 * (attempt + 1))
 
     def _migrate(self) -> None:
         with self._write() as connection:
