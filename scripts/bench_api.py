@@ -49,7 +49,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -242,9 +242,11 @@ def process_tree_cpu(pid: int) -> float:
 
 @contextlib.contextmanager
 def uvicorn_server(
-    cadastre: Path, *, workers: int, http: str, loop: str
+    cadastre: Path, *, workers: int, http: str, loop: str, settings: Mapping[str, str] | None = None
 ) -> Iterator[tuple[int, int]]:
-    """A uvicorn subprocess serving ``cadastre`` on loopback; yields (port, pid)."""
+    """A uvicorn subprocess serving ``cadastre`` on loopback; yields (port, pid).
+
+    ``settings`` adds environment variables, such as ``CADASTRE_DB``."""
     port = free_port()
     env = {
         **os.environ,
@@ -252,6 +254,7 @@ def uvicorn_server(
         "PYTHONPATH": str(ROOT),
         # every connection comes from 127.0.0.1: the per-client rate limit would answer 429
         "CADASTRE_RATE_LIMIT": "0",
+        **(settings or {}),
     }
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",

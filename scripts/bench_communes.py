@@ -24,19 +24,15 @@ real cadastre GeoPackage, with a SQLite store holding a portfolio of a fifth of 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import gzip
 import http.client
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +44,7 @@ from rasterio.crs import CRS
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_api import uvicorn_server  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from app.communes.store import Store  # noqa: E402
@@ -220,44 +217,6 @@ LISTING_QUERIES = (
 )
 
 
-@contextlib.contextmanager
-def served(cadastre: Path, db: Path) -> Iterator[int]:
-    """A uvicorn process serving ``cadastre`` with the store ``db`` on loopback; its port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "CADASTRE_PATH": str(cadastre),
-        "CADASTRE_DB": str(db),
-        "CADASTRE_RATE_LIMIT": "0",
-        "PYTHONPATH": str(ROOT),
-    }
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--http", "httptools", "--loop", "uvloop",
-        "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, env=env, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                connection.request("GET", "/health")
-                connection.getresponse().read()
-                connection.close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("uvicorn did not start") from None
-                time.sleep(0.2)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-
-
 def bench_listing_served(port: int, key: str, n_requests: int) -> tuple[np.ndarray, np.ndarray]:
     """Latencies [ms] of listing pages and of ``/health`` from a real server, alternated on
     one keep-alive connection, after 30 of each to warm up."""
@@ -344,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
                 client.put(
                     f"/api/v1/communes/{LENS}/portfolio/COM{i:05d}", json=body, headers=headers
                 )
-            with served(cadastre, db) as port:
+            with uvicorn_server(
+                cadastre,
+                workers=1,
+                http="httptools",
+                loop="uvloop",
+                settings={"CADASTRE_DB": str(db)},
+            ) as (port, _):
                 listing, health = bench_listing_served(port, key, args.requests)
             p50, p99 = np.percentile(listing, [50, 99])
             b50, b99 = np.percentile(health, [50, 99])

@@ -397,15 +397,23 @@ def test_records_round_trip_through_the_geopackage(tmp_path: Path) -> None:
     )
 
 
-def test_a_cadastre_of_another_schema_is_refused_by_name(
-    written: tuple[Path, dict], tmp_path: Path
-) -> None:
+def _altered_copy(written: tuple[Path, dict], tmp_path: Path, *statements: str) -> Path:
+    """A copy of the written cadastre with ``statements`` run on it, as an older version
+    of the code would have written it."""
     old = tmp_path / "old.gpkg"
     old.write_bytes(written[0].read_bytes())
     con = sqlite3.connect(old)
     with con:
-        con.execute("ALTER TABLE buildings DROP COLUMN suitability")
+        for statement in statements:
+            con.execute(statement)
     con.close()
+    return old
+
+
+def test_a_cadastre_of_another_schema_is_refused_by_name(
+    written: tuple[Path, dict], tmp_path: Path
+) -> None:
+    old = _altered_copy(written, tmp_path, "ALTER TABLE buildings DROP COLUMN suitability")
     with pytest.raises(InputError, match=r"buildings layer lacks suitability"):
         cadastre.Cadastre(old)
 
@@ -413,24 +421,18 @@ def test_a_cadastre_of_another_schema_is_refused_by_name(
 def test_a_cadastre_with_stored_hourly_profiles_is_refused(
     written: tuple[Path, dict], tmp_path: Path
 ) -> None:
-    old = tmp_path / "old.gpkg"
-    old.write_bytes(written[0].read_bytes())
-    con = sqlite3.connect(old)
-    with con:
-        con.execute("DELETE FROM gpkg_contents WHERE table_name = 'face_series'")
-        con.execute("ALTER TABLE face_series RENAME TO face_profiles")
-    con.close()
+    old = _altered_copy(
+        written,
+        tmp_path,
+        "DELETE FROM gpkg_contents WHERE table_name = 'face_series'",
+        "ALTER TABLE face_series RENAME TO face_profiles",
+    )
     with pytest.raises(InputError, match=r"another version of the cadastre.*face_series"):
         cadastre.Cadastre(old)
 
 
 def test_light_packed_another_way_is_refused(written: tuple[Path, dict], tmp_path: Path) -> None:
-    old = tmp_path / "old.gpkg"
-    old.write_bytes(written[0].read_bytes())
-    con = sqlite3.connect(old)
-    with con:
-        con.execute("UPDATE production_site SET light_encoding = 'light-v0'")
-    con.close()
+    old = _altered_copy(written, tmp_path, "UPDATE production_site SET light_encoding = 'light-v0'")
     with pytest.raises(InputError, match=r"another version.*'light-v0'"):
         cadastre.Cadastre(old).profiles(["b0-1"])
 
