@@ -20,8 +20,9 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyproj
@@ -31,6 +32,7 @@ import uvicorn
 from affine import Affine
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page, Route, sync_playwright
 from rasterio.crs import CRS
 
 from app.main import create_app
@@ -49,6 +51,8 @@ DATA = DATA_DIR
 BURGUNDY = DATA / "lidar" / "ign_lidarhd_burgundy_870000_6618000"
 BURGUNDY_LAZ = BURGUNDY / "870000_6618000.subset.postValidation.laz"
 BURGUNDY_FOOTPRINTS = BURGUNDY / "870000_6618000.subset.postIA.shp"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+"""Debian's Chromium, which Playwright drives (its own browser download is not reachable)."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +241,49 @@ def app(cadastre_path: Path) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@dataclass
+class OfflinePage:
+    """A browser page held to the service alone.
+
+    Attributes
+    ----------
+    page : playwright.sync_api.Page
+    outside : list of str
+        The requests that tried to leave the service, refused.
+    errors : list of str
+        The page's uncaught errors.
+    """
+
+    page: Page
+    outside: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def offline_page(base_url: str, **context_options: Any) -> Iterator[OfflinePage]:
+    """A page of headless Chromium that refuses every request not to ``base_url``.
+
+    ``context_options`` go to ``Browser.new_context`` (``accept_downloads``, …).
+    """
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            opened = OfflinePage(browser.new_context(**context_options).new_page())
+
+            def only_the_service(route: Route) -> None:
+                if route.request.url.startswith(base_url):
+                    route.continue_()
+                else:
+                    opened.outside.append(route.request.url)
+                    route.abort()
+
+            opened.page.on("pageerror", lambda error: opened.errors.append(str(error)))
+            opened.page.route("**/*", only_the_service)
+            yield opened
+        finally:
+            browser.close()
 
 
 @contextmanager

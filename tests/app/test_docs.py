@@ -8,20 +8,17 @@ the service is refused, and the rendered operations are counted.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Route, sync_playwright
 
 from app.main import create_app
 from app.settings import Settings
-from tests.app.conftest import served
+from tests.app.conftest import CHROMIUM, offline_page, served
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -42,31 +39,15 @@ def test_docs_render_every_operation_offline(docs_app: FastAPI, base_url: str) -
         method in HTTP_METHODS for path in docs_app.openapi()["paths"].values() for method in path
     )
     assert operations >= 9
-    outside: list[str] = []
-    errors: list[str] = []
-
-    def only_the_service(route: Route) -> None:
-        if route.request.url.startswith(base_url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.route("**/*", only_the_service)
-            page.goto(f"{base_url}/docs")
-            # Swagger UI shows its error in .version-pragma when it cannot read the document
-            page.wait_for_selector(".opblock, .version-pragma", timeout=20_000)
-            assert page.locator(".version-pragma").count() == 0, page.inner_text("body")
-            rendered = page.locator(".opblock").count()
-            title = page.inner_text(".info .title")
-        finally:
-            browser.close()
+    with offline_page(base_url) as offline:
+        page = offline.page
+        page.goto(f"{base_url}/docs")
+        # Swagger UI shows its error in .version-pragma when it cannot read the document
+        page.wait_for_selector(".opblock, .version-pragma", timeout=20_000)
+        assert page.locator(".version-pragma").count() == 0, page.inner_text("body")
+        rendered = page.locator(".opblock").count()
+        title = page.inner_text(".info .title")
     assert rendered == operations
     assert "Cadastre solaire" in title
-    assert outside == []
-    assert errors == []
+    assert offline.outside == []
+    assert offline.errors == []

@@ -13,7 +13,6 @@ import gzip
 import io
 import json
 import re
-import shutil
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -35,9 +34,8 @@ from app.models import SimulationRequest
 from app.settings import Settings
 from solar.pv import FLAT_MODULE_AZIMUTH, FLAT_MODULE_TILT
 from solar.resources import LINKY_EXAMPLE
-from tests.app.conftest import served
+from tests.app.conftest import CHROMIUM, served
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "page"
 #: Software WebGL for MapLibre in a headless browser without a GPU.
 WEBGL_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]

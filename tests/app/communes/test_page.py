@@ -6,21 +6,19 @@ alone: every request that leaves it is refused.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, Route, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from app.communes.store import Store
 from app.main import create_app
 from app.settings import Settings
 from tests.app.communes.conftest import LENS
-from tests.app.conftest import BUILDING_IDS
+from tests.app.conftest import BUILDING_IDS, CHROMIUM, offline_page
 from tests.app.conftest import served as served_on_loopback
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium binary (apt-get install chromium)"
 )
@@ -43,29 +41,11 @@ def served(
 @pytest.fixture
 def page(served: tuple[str, Path, str]) -> Iterator[Page]:
     base_url = served[0]
-    errors: list[str] = []
-    outside: list[str] = []
-
-    def only_the_service(route: Route) -> None:
-        if route.request.url.startswith(base_url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            context = browser.new_context(accept_downloads=True)
-            opened = context.new_page()
-            opened.on("pageerror", lambda error: errors.append(str(error)))
-            opened.route("**/*", only_the_service)
-            opened.goto(f"{base_url}/communes")
-            yield opened
-        finally:
-            browser.close()
-    assert errors == []
-    assert outside == []
+    with offline_page(base_url, accept_downloads=True) as offline:
+        offline.page.goto(f"{base_url}/communes")
+        yield offline.page
+    assert offline.errors == []
+    assert offline.outside == []
 
 
 def _login(page: Page, key: str) -> None:
