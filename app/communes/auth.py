@@ -13,7 +13,7 @@ The key is never logged: it is read from the header, hashed, and dropped.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,15 +22,25 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.communes.keys import INSEE_PATTERN, KeyScope
 from app.communes.store import Store
 from app.dependencies import ServicesDep
+from app.models import ErrorBody
 from solar.errors import NotFound
 
 __all__ = [
+    "ACCESS_RESPONSES",
     "CommuneAccessDep",
     "KeyScope",
     "KeyScopeDep",
     "StoreDep",
     "TerritoryAccessDep",
 ]
+
+ACCESS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No API key, or an unknown or revoked one."},
+    403: {"model": ErrorBody, "description": "The commune is outside the key's scope."},
+    404: {"model": ErrorBody, "description": "The cadastre covers no such commune."},
+    422: {"model": ErrorBody, "description": "A parameter is invalid."},
+}
+"""The answers every endpoint behind a commune key documents, for its router."""
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import views
-from app.communes.auth import CommuneAccessDep, KeyScope, KeyScopeDep, StoreDep
+from app.communes.auth import ACCESS_RESPONSES, CommuneAccessDep, KeyScope, KeyScopeDep, StoreDep
 from app.communes.imports import Matcher, read_table
 from app.communes.models import (
     CommuneAccess,
@@ -45,12 +45,7 @@ from solar.errors import InputError, NotFound
 router = APIRouter(
     prefix="/api/v1/communes",
     tags=["communes"],
-    responses={
-        401: {"model": ErrorBody, "description": "No API key, or an unknown or revoked one."},
-        403: {"model": ErrorBody, "description": "The commune is outside the key's scope."},
-        404: {"model": ErrorBody, "description": "The cadastre covers no such commune."},
-        422: {"model": ErrorBody, "description": "A parameter is invalid."},
-    },
+    responses=ACCESS_RESPONSES,
 )
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.communes.auth import CommuneAccessDep, StoreDep, TerritoryAccessDep
+from app.communes.auth import ACCESS_RESPONSES, CommuneAccessDep, StoreDep, TerritoryAccessDep
 from app.communes.jobs import register_job_kind
 from app.communes.store import Job, Store
 from app.dependencies import HeavyDep, Services, ServicesDep
@@ -54,12 +54,7 @@ from solar.errors import InputError, NotFound
 
 router = APIRouter(
     tags=["communes"],
-    responses={
-        401: {"model": ErrorBody, "description": "No API key, or an unknown or revoked one."},
-        403: {"model": ErrorBody, "description": "The commune is outside the key's scope."},
-        404: {"model": ErrorBody, "description": "The cadastre covers no such commune."},
-        422: {"model": ErrorBody, "description": "A parameter is invalid."},
-    },
+    responses=ACCESS_RESPONSES,
 )
 
 #: Largest report answered directly, in buildings. A report costs 1 to 2 ms per building,
