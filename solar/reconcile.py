@@ -62,10 +62,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import shapely
 from affine import Affine
-from numba import njit
+from numba import njit, prange
 from rasterio.features import rasterize, shapes
 from scipy import ndimage
 
@@ -114,6 +115,7 @@ _ASPECT_SHARE = 0.7  # of the sloped pixels in those: a dome spreads them over a
 _RING_PERCENTILE = 5.0  # streets and gardens are the lowest pixels around a building
 _MIN_GROUND_CELLS = 10  # fewer ground-class cells and the class is not trusted
 _SUBSTEPS = 4  # the sub-pixel search steps by a quarter pixel, 0.125 m at 0.5 m
+_SHIFT_BANDS = 4  # most threads that count the shifts' pixels at once
 
 STATUSES = ("ok", "shifted", "absent", "lidar_only")
 """What :func:`check_footprints` says of a footprint."""
@@ -223,6 +225,8 @@ def check_footprints(
         np.pad(low, reach),
         len(footprints),
         reach,
+        # each band holds its own counts, 1.3 kB a footprint
+        min(numba.get_num_threads(), _SHIFT_BANDS),
     )
     ring = math.ceil(RING_WIDTH / res)
     checks = []
@@ -327,10 +331,41 @@ def unclaimed_buildings(
     >>> unclaimed_buildings(s, [found], s.bounds)
     []
     """
+    claimed = claimed_cells(surface, footprints, neighbours)
+    return traced_buildings(surface, unclaimed_regions(surface, claimed, ground=ground), core)
+
+
+@dataclass(frozen=True, eq=False)
+class UnclaimedRegions:
+    """The regions that :func:`unclaimed_buildings` traces: ``labels`` numbers the cells
+    of regions 1..n, of which ``index`` holds those that pass the tests, with their
+    ``centres`` (row, column) and their ``boxes`` (``scipy.ndimage.find_objects``)."""
+
+    labels: np.ndarray
+    index: np.ndarray
+    centres: list[tuple[float, float]]
+    boxes: list[tuple[slice, slice] | None]
+
+
+def claimed_cells(
+    surface: Surface, footprints: Sequence[Footprint], neighbours: Sequence[Footprint]
+) -> np.ndarray:
+    """The cells that footprints hold, for :func:`unclaimed_buildings`: within
+    :data:`CLAIM_MARGIN` of the tile's own footprints, :data:`MAX_SHIFT` of the others."""
+    return _near(surface, footprints, CLAIM_MARGIN) | _near(surface, neighbours, MAX_SHIFT)
+
+
+def unclaimed_regions(
+    surface: Surface, claimed: np.ndarray, *, ground: np.ndarray | None = None
+) -> UnclaimedRegions:
+    """The raised regions off ``claimed`` (:func:`claimed_cells`) that may be buildings.
+
+    The part of :func:`unclaimed_buildings` that calls no GDAL function: it may run on a
+    thread beside GDAL's calls on another, rasterio's environments being per thread.
+    """
     res = surface.resolution
     z = surface.elevation
     height = z - (ground_height(surface) if ground is None else ground)
-    claimed = _near(surface, footprints, CLAIM_MARGIN) | _near(surface, neighbours, MAX_SHIFT)
     candidates = (height >= UNCLAIMED_MIN_HEIGHT) & ~claimed
     if surface.building is not None and surface.building.any():
         candidates &= surface.building
@@ -343,7 +378,7 @@ def unclaimed_buildings(
     candidates = ndimage.binary_opening(candidates, structure=np.ones((width, width), bool))
     labels, n = ndimage.label(candidates)
     if n == 0:
-        return []
+        return UnclaimedRegions(labels, np.zeros(0, np.int64), [], [])
     counts = np.bincount(labels.ravel(), minlength=n + 1)
     # with a DSM alone, texture is the only sign of a crown, and a smooth one passes it
     classified = surface.building is not None or surface.vegetation is not None
@@ -356,13 +391,23 @@ def unclaimed_buildings(
         (counts * res * res >= UNCLAIMED_MIN_AREA) & ~edge & few_planes & (np.arange(n + 1) > 0)
     )
     if index.size == 0:
-        return []
+        return UnclaimedRegions(labels, index, [], [])
     centres = ndimage.center_of_mass(candidates, labels, index)
-    boxes = ndimage.find_objects(labels)
+    return UnclaimedRegions(labels, index, centres, ndimage.find_objects(labels))
+
+
+def traced_buildings(
+    surface: Surface, regions: UnclaimedRegions, core: tuple[float, float, float, float]
+) -> list[Footprint]:
+    """The footprints of the ``regions`` whose centre lies in ``core``, for
+    :func:`unclaimed_buildings`: traced, simplified, by increasing id."""
+    res = surface.resolution
+    labels = regions.labels
     found = []
     x0, y0, x1, y1 = core
-    for k, (row, col) in zip(index, centres, strict=True):
-        box = boxes[k - 1]
+    for k, (row, col) in zip(regions.index, regions.centres, strict=True):
+        box = regions.boxes[k - 1]
+        assert box is not None  # every label up to n has cells
         x, y = surface.transform * (col + 0.5, row + 0.5)
         if not (x0 <= x < x1 and y0 <= y < y1):
             continue
@@ -424,19 +469,44 @@ def _few_planes(z: np.ndarray, labels: np.ndarray, n: int, res: float) -> np.nda
     before :func:`planar_enough`, which needs the segmentation. It serves with a DSM alone:
     the LAS classes tell crowns from roofs, and a roof of many directions could fail it.
     """
+    rows, cols = np.nonzero(labels)
+    region = labels[rows, cols]
     # rows run south: the gradient along them is the slope towards the south
-    dz_south, dz_east = (np.asarray(g) for g in np.gradient(z.astype(np.float64), res))
-    sloped = (labels > 0) & (np.hypot(dz_east, dz_south) > math.tan(math.radians(_SLOPED_DEG)))
+    dz_south = _gradient_at(z, rows, cols, res, axis=0)
+    dz_east = _gradient_at(z, rows, cols, res, axis=1)
+    sloped = np.hypot(dz_east, dz_south) > math.tan(math.radians(_SLOPED_DEG))
     # downhill, clockwise from north
     aspect = np.degrees(np.arctan2(-dz_east[sloped], dz_south[sloped])) % 360.0
     bins = np.minimum((aspect / (360.0 / _ASPECT_BINS)).astype(np.int64), _ASPECT_BINS - 1)
     histogram = np.bincount(
-        labels[sloped] * _ASPECT_BINS + bins, minlength=(n + 1) * _ASPECT_BINS
+        region[sloped] * _ASPECT_BINS + bins, minlength=(n + 1) * _ASPECT_BINS
     ).reshape(n + 1, _ASPECT_BINS)
     total = histogram.sum(axis=1)
     top = np.sort(histogram, axis=1)[:, -_ASPECT_BINS_KEPT:].sum(axis=1)
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    sizes = np.bincount(region, minlength=n + 1)
     return (total < _FLAT_SHARE * sizes) | (top >= _ASPECT_SHARE * np.maximum(total, 1))
+
+
+def _gradient_at(
+    z: np.ndarray, rows: np.ndarray, cols: np.ndarray, res: float, *, axis: int
+) -> np.ndarray:
+    """:func:`numpy.gradient` of ``z`` along ``axis`` at the pixels (rows, cols) only, to
+    the bit: central differences inside, one-sided ones on the first and last lines.
+
+    Most of a tile lies outside the regions tested: the whole gradient would cost ten
+    times more.
+    """
+    at = rows if axis == 0 else cols
+    last = z.shape[axis] - 1
+    before = np.maximum(at - 1, 0)
+    after = np.minimum(at + 1, last)
+    if axis == 0:
+        high, low = z[after, cols], z[before, cols]
+    else:
+        high, low = z[rows, after], z[rows, before]
+    high, low = high.astype(np.float64), low.astype(np.float64)
+    inner = (at > 0) & (at < last)
+    return np.where(inner, (high - low) / (2.0 * res), (high - low) / res)
 
 
 def _near(surface: Surface, footprints: Sequence[Footprint], margin: float) -> np.ndarray:
@@ -558,31 +628,32 @@ def _stands_low(elevation: np.ndarray, labels: np.ndarray, k: int, ring: int) ->
     return bool(np.median(z[inside]) < base + LOW_HEIGHT)
 
 
-@njit(cache=True)
-def _shift_scores(labels, claimed, raised, low, n_labels, reach):  # pragma: no cover - numba
+@njit(cache=True, parallel=True)
+def _shift_scores(labels, claimed, raised, low, n_labels, reach, bands):  # pragma: no cover
     """For each label and shift, the raised and low pixels under its shifted mask.
 
     ``claimed``, ``raised`` and ``low`` are padded by ``reach`` on every side; ``claimed``
     is ``labels`` padded, and a raised pixel of another label does not count. Returns
     ``covered`` and ``grounded`` (n_labels + 1, 2 reach + 1, 2 reach + 1) and each label's
-    pixel count.
+    pixel count. The rows are split into ``bands``, one per thread, each counted apart.
     """
     span = 2 * reach + 1
-    covered = np.zeros((n_labels + 1, span, span), np.int64)
-    grounded = np.zeros((n_labels + 1, span, span), np.int64)
-    pixels = np.zeros(n_labels + 1, np.int64)
     rows, cols = labels.shape
-    for r in range(rows):
-        for c in range(cols):
-            k = labels[r, c]
-            if k == 0:
-                continue
-            pixels[k] += 1
-            for i in range(span):
-                for j in range(span):
-                    owner = claimed[r + i, c + j]
-                    if raised[r + i, c + j] and (owner == 0 or owner == k):
-                        covered[k, i, j] += 1
-                    if low[r + i, c + j]:
-                        grounded[k, i, j] += 1
-    return covered, grounded, pixels
+    covered = np.zeros((bands, n_labels + 1, span, span), np.int64)
+    grounded = np.zeros((bands, n_labels + 1, span, span), np.int64)
+    pixels = np.zeros((bands, n_labels + 1), np.int64)
+    for band in prange(bands):
+        for r in range(band * rows // bands, (band + 1) * rows // bands):
+            for c in range(cols):
+                k = labels[r, c]
+                if k == 0:
+                    continue
+                pixels[band, k] += 1
+                for i in range(span):
+                    for j in range(span):
+                        owner = claimed[r + i, c + j]
+                        if raised[r + i, c + j] and (owner == 0 or owner == k):
+                            covered[band, k, i, j] += 1
+                        if low[r + i, c + j]:
+                            grounded[band, k, i, j] += 1
+    return covered.sum(axis=0), grounded.sum(axis=0), pixels.sum(axis=0)

@@ -242,3 +242,15 @@ def test_a_dome_that_passed_for_roof_planes_is_dropped_by_its_faces() -> None:
     faces = roofs.segment_roofs(scene.surface, [region])
     assert faces
     assert reconcile.planar_enough([region], faces) == []
+
+
+def test_gradient_at_some_pixels_is_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        shape = tuple(int(n) for n in rng.integers(2, 30, 2))
+        z = (30.0 + 10.0 * rng.random(shape)).astype(np.float32)
+        rows, cols = np.nonzero(rng.random(shape) < 0.4)
+        along_rows, along_cols = np.gradient(z.astype(np.float64), 0.5)
+        for axis, reference in ((0, along_rows), (1, along_cols)):
+            got = reconcile._gradient_at(z, rows, cols, 0.5, axis=axis)
+            np.testing.assert_array_equal(got, reference[rows, cols])

@@ -481,3 +481,65 @@ def test_footprints_through_pixel_centres_keep_gdals_pixels() -> None:
         ).view(bool)
         assert mask is not None
         np.testing.assert_array_equal(mask, alone)
+
+
+def test_feature_transform_is_scipys_ties_included() -> None:
+    """The nearest face pixel of each pixel, as scipy's exact distance transform picks it
+    among pixels at the same distance: the owners of enclosed patches and of the pixels
+    past the footprint depend on it."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(7)
+    for _ in range(400):
+        shape = tuple(int(n) for n in rng.integers(1, 35, 2))
+        feature = rng.random(shape) < rng.choice([0.02, 0.1, 0.4, 0.8])
+        _, (rows, cols) = ndimage.distance_transform_edt(~feature, return_indices=True)
+        got_rows, got_cols = roofs._feature_transform(feature)
+        np.testing.assert_array_equal(got_rows, rows)
+        np.testing.assert_array_equal(got_cols, cols)
+
+
+def test_window_median_is_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(8)
+    for n in range(1, 60):
+        z = (35.0 + 10.0 * rng.random(n)).astype(np.float32).astype(np.float64)
+        assert roofs._median(z) == np.median(z)
+
+
+def test_pixel_lists_keep_the_raster_order_of_each_label() -> None:
+    rng = np.random.default_rng(9)
+    for _ in range(30):
+        shape = tuple(int(n) for n in rng.integers(1, 30, 2))
+        n = int(rng.integers(1, 6))
+        labels = rng.integers(0, n + 1, shape).astype(np.int32)
+        lists = roofs._PixelLists(*roofs._pixel_lists(labels, (100, 200), n))
+        for k in range(1, n + 1):
+            rows, cols = np.nonzero(labels == k)  # raster order
+            got_rows, got_cols = lists.of(k)
+            assert got_rows.dtype == got_cols.dtype == np.int32
+            np.testing.assert_array_equal(got_rows, rows + 100)
+            np.testing.assert_array_equal(got_cols, cols + 200)
+
+
+def test_straighten_finds_the_shared_vertices_of_each_building_only() -> None:
+    """Two gable roofs side by side, their ridges 7 cm off the pixel edge: the corner
+    where the four faces meet is two faces' vertex in each building, which moves onto
+    its ridge; taken as one building, four faces share it, and it stays."""
+    # z = 0.7 y - 7 (faces south) and z = 7.1 - 0.7 y (faces north) meet at y = 14.1 / 1.4
+    planes = np.array([[0.0, 0.7, -7.0], [0.0, -0.7, 7.1]] * 2)
+    ridge = 14.1 / 1.4
+    boxes = [(0, 0, 10, 10), (0, 10, 10, 20), (10, 0, 20, 10), (10, 10, 20, 20)]
+    outlines = shapely.segmentize(np.array([shapely.box(*b) for b in boxes], dtype=object), 0.5)
+    centres = np.array([[5.0, 5.0], [5.0, 15.0], [15.0, 5.0], [15.0, 15.0]])
+
+    def has(faces: np.ndarray, x: float, y: float) -> list[bool]:
+        return [
+            bool(np.isclose(shapely.get_coordinates(f), (x, y)).all(axis=1).any()) for f in faces
+        ]
+
+    apart = roofs._straighten(outlines, planes, centres, 0.5, np.array([0, 0, 1, 1]))
+    assert has(apart, 10.0, ridge) == [True] * 4
+    assert has(apart, 5.0, ridge) == [True, True, False, False]
+    together = roofs._straighten(outlines, planes, centres, 0.5)
+    assert has(together, 10.0, 10.0) == [True] * 4
+    assert has(together, 5.0, ridge) == [True, True, False, False]
