@@ -24,6 +24,8 @@ Every term is a per-hour series times a per-face factor, and ``cos(aoi)`` is the
 the face normal and the sun vector. So the per-hour series are computed once for all faces,
 and each face is then one fused float32 pass over the hours (the faces in parallel): its
 normal times the (3, n_hours) sun vectors, and its factors times the series.
+:func:`poa_sums` runs the same hours into monthly sums, for a build that stores no hours,
+and :func:`hour_on_cells` gives one hour to other kernels (the production's).
 
 References
 ----------
@@ -40,6 +42,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -164,9 +167,9 @@ class PlaneOfArray:
         return monthly_sums(self.poa_global) / 1000.0
 
 
-@dataclass(frozen=True)
-class _Sky:
-    """Per-hour series of the decomposition, float32, (8760,) each."""
+class SkySeries(NamedTuple):
+    """Per-hour series of the decomposition, float32, (8760,) each, from
+    :func:`sky_series`: the part of :func:`poa_irradiance` that no plane changes."""
 
     sun: np.ndarray  # (3, 8760) unit vector towards the sun: (up, north, east)
     dni: np.ndarray  # [W m-2]
@@ -174,6 +177,20 @@ class _Sky:
     isotropic: np.ndarray  # per unit (1 + cos β) / 2 [W m-2]
     horizon: np.ndarray  # per unit sin β [W m-2]
     ground: np.ndarray  # per unit (1 - cos β) / 2 [W m-2]
+    # int64 hours with any light: every term of the other hours is 0 on every plane
+    light_hours: np.ndarray
+
+
+class Planes(NamedTuple):
+    """Per-plane factors of :func:`poa_irradiance`'s terms, from :func:`planes`."""
+
+    normal: np.ndarray  # (n, 3) float32 unit normal, (up, north, east)
+    # (n, 3) float32 factors of the isotropic sky, horizon band and ground, shading included
+    views: np.ndarray
+    open_views: np.ndarray  # (n, 3) float64, the same with nothing around the plane
+    lit: np.ndarray  # (n, 8760) float32 lit fraction, or (0, 0) when nothing shades
+    iam_beam: np.ndarray  # (k,) float32 beam modifier sampled on cos(aoi), or (0,) without one
+    iam_views: np.ndarray  # (n, 3) float32 diffuse modifiers of the sky, band and ground
 
 
 def poa_irradiance(
@@ -219,75 +236,19 @@ def poa_irradiance(
     ``apparent_zenith`` drives both the geometry and the relative air mass
     (Kasten and Young 1989), as in pvlib's ModelChain; ``dni_extra`` is Spencer's (1971).
     The three (n_faces, 8760) float32 outputs take 105 kB per face: call it on blocks of
-    a few thousand faces.
+    a few thousand faces, or ask :func:`poa_sums` for the sums alone.
     """
-    tilt = np.asarray(surface_tilt, dtype=np.float64).reshape(-1)
-    azimuth = np.asarray(surface_azimuth, dtype=np.float64).reshape(-1)
-    if tilt.shape != azimuth.shape:
-        raise ValueError(f"{tilt.size} tilts but {azimuth.size} azimuths")
-    flat = np.isnan(azimuth)
-    tilt = np.where(flat, 0.0, tilt)
-    # A horizontal plane's normal points up whatever its azimuth: any finite one will do.
-    azimuth = np.where(flat, 0.0, azimuth)
-    n = tilt.size
-    n_hours = len(weather.data)
-    if shading is not None:
-        _check_shading(shading, n, n_hours)
-    if iam is not None:
-        _check_iam(iam, n)
-
-    sky = _sky_terms(weather, solpos, albedo)
-    beta, gamma = np.radians(tilt), np.radians(azimuth)
-    # Face normal as (up, north, east) so that normal · sun = cos(aoi), as pvlib's aoi_projection.
-    normal = np.stack(
-        [np.cos(beta), np.sin(beta) * np.cos(gamma), np.sin(beta) * np.sin(gamma)], axis=1
-    ).astype(np.float32)
-    view_iso = ((1.0 + np.cos(beta)) / 2.0).astype(np.float32)
-    view_horizon = np.sin(beta).astype(np.float32)
-    view_ground = ((1.0 - np.cos(beta)) / 2.0).astype(np.float32)
-    if shading is not None:
-        view_iso = view_iso * np.asarray(shading.sky_view, dtype=np.float32)
-        view_horizon = view_horizon * np.asarray(shading.horizon_band_open, dtype=np.float32)
-
-    views = np.stack([view_iso, view_horizon, view_ground], axis=1)
-    open_views = np.stack(
-        [(1.0 + np.cos(beta)) / 2.0, np.sin(beta), (1.0 - np.cos(beta)) / 2.0], axis=1
-    )
+    sky = sky_series(weather, solpos, albedo)
+    factors = planes(surface_tilt, surface_azimuth, len(weather.data), shading=shading, iam=iam)
+    n, n_hours = factors.normal.shape[0], sky.dni.size
     poa_global = np.empty((n, n_hours), dtype=np.float32)
     poa_direct = np.empty((n, n_hours), dtype=np.float32)
     poa_diffuse = np.empty((n, n_hours), dtype=np.float32)
     open_direct = np.empty((n, n_hours) if with_open else (0, 0), dtype=np.float32)
     open_annual = np.zeros(n if with_open else 0)
     poa_effective = np.empty((n, n_hours) if iam is not None else (0, 0), dtype=np.float32)
-    iam_beam = np.zeros(0, dtype=np.float32)
-    iam_views = np.zeros((n, 3), dtype=np.float32)
-    if iam is not None:
-        iam_beam = np.ascontiguousarray(iam.beam, dtype=np.float32)
-        iam_views = np.stack([iam.sky, iam.horizon, iam.ground], axis=1).astype(np.float32)
-    lit = (
-        np.zeros((0, 0), dtype=np.float32)
-        if shading is None
-        else np.ascontiguousarray(shading.lit_fraction, dtype=np.float32)
-    )
     _poa_kernel(
-        sky.sun,
-        sky.dni,
-        sky.circumsolar,
-        sky.isotropic,
-        sky.horizon,
-        sky.ground,
-        normal,
-        views,
-        lit,
-        open_views,
-        poa_global,
-        poa_direct,
-        poa_diffuse,
-        open_direct,
-        open_annual,
-        iam_beam,
-        iam_views,
-        poa_effective,
+        sky, factors, poa_global, poa_direct, poa_diffuse, open_direct, open_annual, poa_effective
     )
     return PlaneOfArray(
         poa_global,
@@ -300,87 +261,295 @@ def poa_irradiance(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class PlaneSums:
+    """The monthly irradiation of faces, and what the per-pixel maps need of their hours.
+
+    Attributes
+    ----------
+    monthly_kwh_m2 : numpy.ndarray
+        (n_faces, 12) irradiation of each calendar month, shading included. [kWh m-2]
+    open_direct : numpy.ndarray or None
+        (n_faces, 8760) float32, beam and circumsolar of the same faces with nothing around
+        them, when asked for with ``with_open``. [W m-2]
+    open_annual_kwh_m2 : numpy.ndarray or None
+        (n_faces,) annual irradiation of the same faces with nothing around them, when asked
+        for with ``with_open``. [kWh m-2 yr-1]
+    """
+
+    monthly_kwh_m2: np.ndarray
+    open_direct: np.ndarray | None = None
+    open_annual_kwh_m2: np.ndarray | None = None
+
+    @cached_property
+    def annual_kwh_m2(self) -> np.ndarray:
+        """(n_faces,) irradiation over the year, shading included. [kWh m-2 yr-1]"""
+        return self.monthly_kwh_m2.sum(axis=1)
+
+
+def poa_sums(
+    weather: Weather,
+    solpos: pd.DataFrame,
+    surface_tilt: ArrayLike,
+    surface_azimuth: ArrayLike,
+    *,
+    shading: Shading | None = None,
+    albedo: float = 0.2,
+    with_open: bool = False,
+) -> PlaneSums:
+    """:func:`poa_irradiance`, kept to what a build stores.
+
+    The same hours, term for term, summed into months as they are computed: no
+    (n_faces, 8760) array is written but, with ``with_open``, the open direct part that
+    the per-pixel maps weigh their hours by.
+
+    Parameters
+    ----------
+    weather, solpos, surface_tilt, surface_azimuth, shading, albedo, with_open
+        As for :func:`poa_irradiance`.
+
+    Returns
+    -------
+    PlaneSums
+    """
+    sky = sky_series(weather, solpos, albedo)
+    factors = planes(surface_tilt, surface_azimuth, len(weather.data), shading=shading)
+    n, n_hours = factors.normal.shape[0], sky.dni.size
+    month = _month_of_hour(weather)
+    open_direct = np.zeros((n, n_hours) if with_open else (0, 0), dtype=np.float32)
+    open_annual = np.zeros(n if with_open else 0)
+    monthly = np.zeros((n, 12))
+    _poa_sums_kernel(sky, factors, month, open_direct, open_annual, monthly)
+    if not with_open:
+        return PlaneSums(monthly / 1000.0)
+    return PlaneSums(monthly / 1000.0, open_direct, open_annual / 1000.0)
+
+
+def _month_of_hour(weather: Weather) -> np.ndarray:
+    """Month of each hour of the weather, 0 for January. [int64]"""
+    return pd.DatetimeIndex(weather.data.index).month.to_numpy().astype(np.int64) - 1
+
+
+def planes(
+    surface_tilt: ArrayLike,
+    surface_azimuth: ArrayLike,
+    n_hours: int,
+    *,
+    shading: Shading | None = None,
+    iam: IncidenceModifier | None = None,
+) -> Planes:
+    """The per-plane factors of :func:`poa_irradiance`, checked.
+
+    Parameters
+    ----------
+    surface_tilt, surface_azimuth, shading, iam
+        As for :func:`poa_irradiance`.
+    n_hours : int
+        Hours of the weather, the length of ``shading.lit_fraction``'s rows.
+
+    Returns
+    -------
+    Planes
+    """
+    tilt = np.asarray(surface_tilt, dtype=np.float64).reshape(-1)
+    azimuth = np.asarray(surface_azimuth, dtype=np.float64).reshape(-1)
+    if tilt.shape != azimuth.shape:
+        raise ValueError(f"{tilt.size} tilts but {azimuth.size} azimuths")
+    flat = np.isnan(azimuth)
+    tilt = np.where(flat, 0.0, tilt)
+    # A horizontal plane's normal points up whatever its azimuth: any finite one will do.
+    azimuth = np.where(flat, 0.0, azimuth)
+    n = tilt.size
+    if shading is not None:
+        _check_shading(shading, n, n_hours)
+    if iam is not None:
+        _check_iam(iam, n)
+    beta, gamma = np.radians(tilt), np.radians(azimuth)
+    # Face normal as (up, north, east) so that normal · sun = cos(aoi), as pvlib's aoi_projection.
+    normal = np.stack(
+        [np.cos(beta), np.sin(beta) * np.cos(gamma), np.sin(beta) * np.sin(gamma)], axis=1
+    ).astype(np.float32)
+    view_iso = ((1.0 + np.cos(beta)) / 2.0).astype(np.float32)
+    view_horizon = np.sin(beta).astype(np.float32)
+    view_ground = ((1.0 - np.cos(beta)) / 2.0).astype(np.float32)
+    if shading is not None:
+        view_iso = view_iso * np.asarray(shading.sky_view, dtype=np.float32)
+        view_horizon = view_horizon * np.asarray(shading.horizon_band_open, dtype=np.float32)
+    iam_beam = np.zeros(0, dtype=np.float32)
+    iam_views = np.zeros((n, 3), dtype=np.float32)
+    if iam is not None:
+        iam_beam = np.ascontiguousarray(iam.beam, dtype=np.float32)
+        iam_views = np.stack([iam.sky, iam.horizon, iam.ground], axis=1).astype(np.float32)
+    return Planes(
+        normal=normal,
+        views=np.stack([view_iso, view_horizon, view_ground], axis=1),
+        open_views=np.stack(
+            [(1.0 + np.cos(beta)) / 2.0, np.sin(beta), (1.0 - np.cos(beta)) / 2.0], axis=1
+        ),
+        lit=np.zeros((0, 0), dtype=np.float32)
+        if shading is None
+        else np.ascontiguousarray(shading.lit_fraction, dtype=np.float32),
+        iam_beam=iam_beam,
+        iam_views=iam_views,
+    )
+
+
+@njit(cache=True, inline="always")
+def _open_hour(
+    sky: SkySeries, factors: Planes, f: int, h: int
+) -> tuple[float, float, float, float]:  # pragma: no cover - numba
+    """cos(aoi), beam, circumsolar and ground reflection of plane ``f`` at hour ``h``,
+    before any shade."""
+    normal = factors.normal
+    sun = sky.sun
+    # clip: pvlib's aoi_projection clips to [-1, 1]; a face does not see the sun from behind
+    cos_aoi = min(
+        max(normal[f, 0] * sun[0, h] + normal[f, 1] * sun[1, h] + normal[f, 2] * sun[2, h], 0.0),
+        1.0,
+    )
+    return (
+        cos_aoi,
+        cos_aoi * sky.dni[h],
+        cos_aoi * sky.circumsolar[h],
+        factors.views[f, 2] * sky.ground[h],
+    )
+
+
+@njit(cache=True, inline="always")
+def _open_parts(
+    sky: SkySeries, factors: Planes, f: int, h: int, beam: float, circ: float
+) -> tuple[float, float]:  # pragma: no cover - numba
+    """Direct (beam and circumsolar) and sky diffuse of plane ``f`` with nothing around."""
+    sky_open = (
+        factors.open_views[f, 0] * sky.isotropic[h] + factors.open_views[f, 1] * sky.horizon[h]
+    )
+    # pvlib clips a negative sky diffuse (a dark horizon band, F2 < 0, can outweigh the
+    # rest) to 0, and with it all three of its components
+    if circ + sky_open < 0.0:
+        return beam, 0.0
+    return beam + circ, sky_open
+
+
+@njit(cache=True, inline="always")
+def _shaded_parts(
+    sky: SkySeries, factors: Planes, f: int, h: int, beam: float, circ: float
+) -> tuple[float, float]:  # pragma: no cover - numba
+    """Direct (beam and circumsolar) and sky diffuse of plane ``f``, its shading applied."""
+    if factors.lit.shape[0] > 0:
+        beam *= factors.lit[f, h]
+        circ *= factors.lit[f, h]
+    sky_diffuse = factors.views[f, 0] * sky.isotropic[h] + factors.views[f, 1] * sky.horizon[h]
+    if circ + sky_diffuse < 0.0:
+        return beam, 0.0
+    return beam + circ, sky_diffuse
+
+
+@njit(cache=True, inline="always")
+def _through_glass(
+    sky: SkySeries,
+    factors: Planes,
+    f: int,
+    h: int,
+    cos_aoi: float,
+    direct: float,
+    sky_diffuse: float,
+    reflected: float,
+) -> float:  # pragma: no cover - numba
+    """The irradiance that reaches the cells of plane ``f`` through its glass."""
+    last = factors.iam_beam.shape[0] - 1
+    position = cos_aoi * last
+    k = min(int(position), last - 1)
+    t = position - k
+    modifier = (1.0 - t) * factors.iam_beam[k] + t * factors.iam_beam[k + 1]
+    sky_through = 0.0
+    if sky_diffuse != 0.0:
+        sky_through = (
+            factors.iam_views[f, 0] * factors.views[f, 0] * sky.isotropic[h]
+            + factors.iam_views[f, 1] * factors.views[f, 1] * sky.horizon[h]
+        )
+    return modifier * direct + sky_through + factors.iam_views[f, 2] * reflected
+
+
+@njit(cache=True, inline="always")
+def hour_on_cells(
+    sky: SkySeries, factors: Planes, f: int, h: int
+) -> tuple[np.float32, np.float32]:  # pragma: no cover - numba
+    """Plane-of-array and effective irradiance of plane ``f`` at hour ``h``, as
+    :func:`poa_irradiance` stores them in ``poa_global`` and ``poa_effective`` (float32).
+
+    For kernels that use the hours without keeping them. ``factors`` needs an incidence
+    modifier. [W m-2]
+    """
+    cos_aoi, beam, circ, reflected = _open_hour(sky, factors, f, h)
+    direct, sky_diffuse = _shaded_parts(sky, factors, f, h, beam, circ)
+    effective = _through_glass(sky, factors, f, h, cos_aoi, direct, sky_diffuse, reflected)
+    return np.float32(direct + sky_diffuse + reflected), np.float32(effective)
+
+
 @njit(parallel=True, cache=True)
 def _poa_kernel(
-    sun: np.ndarray,
-    dni: np.ndarray,
-    circumsolar: np.ndarray,
-    isotropic: np.ndarray,
-    horizon: np.ndarray,
-    ground: np.ndarray,
-    normal: np.ndarray,
-    views: np.ndarray,
-    lit: np.ndarray,
-    open_views: np.ndarray,
+    sky: SkySeries,
+    factors: Planes,
     poa_global: np.ndarray,
     poa_direct: np.ndarray,
     poa_diffuse: np.ndarray,
     open_direct: np.ndarray,
     open_annual: np.ndarray,
-    iam_beam: np.ndarray,
-    iam_views: np.ndarray,
     poa_effective: np.ndarray,
 ) -> None:  # pragma: no cover - numba
     """Global, direct (beam + circumsolar) and diffuse irradiance, one face per task.
 
-    ``views`` are the per-face factors of the isotropic sky, the horizon band and the
-    ground, shading included; ``lit`` is empty when nothing shades; ``open_direct`` and
-    ``open_annual`` are empty unless the faces with nothing around them are wanted too;
-    ``poa_effective`` is empty unless an incidence-angle modifier is given (``iam_beam``
-    sampled on cos(aoi), ``iam_views`` the per-face diffuse modifiers).
-    One fused pass per element, where numpy would sweep (n, 8760) arrays ten times.
+    ``open_direct`` and ``open_annual`` are empty unless the faces with nothing around
+    them are wanted too; ``poa_effective`` is empty unless an incidence-angle modifier is
+    given. One fused pass per element, where numpy would sweep (n, 8760) arrays ten times.
     """
     n_faces, n_hours = poa_global.shape
-    shaded = lit.shape[0] > 0
     with_open = open_direct.shape[0] > 0
     effective = poa_effective.shape[0] > 0
-    last = iam_beam.shape[0] - 1
     for f in prange(n_faces):
-        up, north, east = normal[f, 0], normal[f, 1], normal[f, 2]
-        view_iso, view_horizon, view_ground = views[f, 0], views[f, 1], views[f, 2]
-        open_iso, open_horizon = open_views[f, 0], open_views[f, 1]
         open_total = 0.0
         for h in range(n_hours):
-            # clip: pvlib's aoi_projection clips to [-1, 1]; a face does not see the sun
-            # from behind
-            cos_aoi = min(max(up * sun[0, h] + north * sun[1, h] + east * sun[2, h], 0.0), 1.0)
-            beam = cos_aoi * dni[h]
-            circ = cos_aoi * circumsolar[h]
-            reflected = view_ground * ground[h]
+            cos_aoi, beam, circ, reflected = _open_hour(sky, factors, f, h)
             if with_open:
-                sky_open = open_iso * isotropic[h] + open_horizon * horizon[h]
-                circ_open = circ
-                # pvlib clips a negative sky diffuse (a dark horizon band, F2 < 0, can
-                # outweigh the rest) to 0, and with it all three of its components
-                if circ_open + sky_open < 0.0:
-                    circ_open = 0.0
-                    sky_open = 0.0
-                open_direct[f, h] = beam + circ_open
-                open_total += beam + circ_open + sky_open + reflected
-            if shaded:
-                beam *= lit[f, h]
-                circ *= lit[f, h]
-            sky_diffuse = view_iso * isotropic[h] + view_horizon * horizon[h]
-            if circ + sky_diffuse < 0.0:
-                circ = 0.0
-                sky_diffuse = 0.0
-            poa_direct[f, h] = beam + circ
+                direct_open, sky_open = _open_parts(sky, factors, f, h, beam, circ)
+                open_direct[f, h] = direct_open
+                open_total += direct_open + sky_open + reflected
+            direct, sky_diffuse = _shaded_parts(sky, factors, f, h, beam, circ)
+            poa_direct[f, h] = direct
             poa_diffuse[f, h] = sky_diffuse + reflected
-            poa_global[f, h] = beam + circ + sky_diffuse + reflected
+            poa_global[f, h] = direct + sky_diffuse + reflected
             if effective:
-                position = cos_aoi * last
-                k = min(int(position), last - 1)
-                t = position - k
-                modifier = (1.0 - t) * iam_beam[k] + t * iam_beam[k + 1]
-                sky_through = 0.0
-                if sky_diffuse != 0.0:
-                    sky_through = (
-                        iam_views[f, 0] * view_iso * isotropic[h]
-                        + iam_views[f, 1] * view_horizon * horizon[h]
-                    )
-                poa_effective[f, h] = (
-                    modifier * (beam + circ) + sky_through + iam_views[f, 2] * reflected
+                poa_effective[f, h] = _through_glass(
+                    sky, factors, f, h, cos_aoi, direct, sky_diffuse, reflected
                 )
+        if with_open:
+            open_annual[f] = open_total
+
+
+@njit(parallel=True, cache=True)
+def _poa_sums_kernel(
+    sky: SkySeries,
+    factors: Planes,
+    month: np.ndarray,
+    open_direct: np.ndarray,
+    open_annual: np.ndarray,
+    monthly: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """:func:`_poa_kernel`'s global irradiance summed by month (each hour rounded to
+    float32 first, as stored there), and its open figures unless they are empty; over the
+    hours with light, ``open_direct`` holding zeros at the others."""
+    n_faces = monthly.shape[0]
+    with_open = open_direct.shape[0] > 0
+    for f in prange(n_faces):
+        open_total = 0.0
+        for h in sky.light_hours:
+            _, beam, circ, reflected = _open_hour(sky, factors, f, h)
+            if with_open:
+                direct_open, sky_open = _open_parts(sky, factors, f, h, beam, circ)
+                open_direct[f, h] = direct_open
+                open_total += direct_open + sky_open + reflected
+            direct, sky_diffuse = _shaded_parts(sky, factors, f, h, beam, circ)
+            monthly[f, month[h]] += np.float32(direct + sky_diffuse + reflected)
         if with_open:
             open_annual[f] = open_total
 
@@ -414,7 +583,7 @@ def diffuse_terms(
     Hours where pvlib would clip a negative sky diffuse to 0 (a dark horizon band) are
     kept as they are here: they are rare on roofs and weigh a few Wh m-2 a year.
     """
-    sky = _sky_terms(weather, solpos, albedo)
+    sky = sky_series(weather, solpos, albedo)
 
     def sums(series: np.ndarray) -> np.ndarray:
         monthly = monthly_sums(series) / 1000.0
@@ -426,6 +595,79 @@ def diffuse_terms(
         np.sin(beta) * sums(sky.horizon),
         (1.0 - np.cos(beta)) / 2.0 * sums(sky.ground),
     )
+
+
+def point_irradiation(
+    beam_kwh_m2: np.ndarray,
+    sky_view: np.ndarray,
+    horizon_band_open: np.ndarray,
+    plane: np.ndarray,
+    terms: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Irradiation of points on planes: their own beam, and the planes' diffuse terms
+    scaled by their own views.
+
+    ``beam + sky_view * isotropic + horizon_band_open * horizon + ground``, each term of
+    ``terms`` (:func:`diffuse_terms`) taken on the point's plane, in one pass.
+
+    Parameters
+    ----------
+    beam_kwh_m2 : numpy.ndarray
+        (n, k) beam and circumsolar irradiation of each point over k periods. [kWh m-2]
+    sky_view, horizon_band_open : numpy.ndarray
+        (n,) each point's views (:func:`solar.shading.pixel_sky_view`). [0..1]
+    plane : numpy.ndarray
+        (n,) each point's plane, an index into the rows of ``terms``.
+    terms : tuple of numpy.ndarray
+        The isotropic, horizon-band and ground terms, (n_planes, k) each. [kWh m-2]
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, k) float64. [kWh m-2]
+    """
+    beam = np.ascontiguousarray(beam_kwh_m2, dtype=np.float64)
+    isotropic, horizon, ground = (np.ascontiguousarray(t, dtype=np.float64) for t in terms)
+    index = np.asarray(plane, dtype=np.int64)
+    if not (isotropic.shape == horizon.shape == ground.shape) or isotropic.ndim != 2:
+        raise ValueError("the diffuse terms must share one (n_planes, k) shape")
+    if beam.shape != (index.size, isotropic.shape[1]):
+        raise ValueError(f"beam has shape {beam.shape}, not ({index.size}, {isotropic.shape[1]})")
+    if index.size and (index.min() < 0 or index.max() >= isotropic.shape[0]):
+        raise ValueError(f"plane indices must lie in [0, {isotropic.shape[0]})")
+    out = np.empty_like(beam)
+    _point_kernel(
+        beam,
+        np.asarray(sky_view, dtype=np.float64),
+        np.asarray(horizon_band_open, dtype=np.float64),
+        index,
+        isotropic,
+        horizon,
+        ground,
+        out,
+    )
+    return out
+
+
+@njit(cache=True)
+def _point_kernel(
+    beam: np.ndarray,
+    sky_view: np.ndarray,
+    band_open: np.ndarray,
+    plane: np.ndarray,
+    isotropic: np.ndarray,
+    horizon: np.ndarray,
+    ground: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """:func:`point_irradiation`, point by point: numpy would sweep (n, k) arrays nine
+    times."""
+    for p in range(beam.shape[0]):
+        f = plane[p]
+        for m in range(beam.shape[1]):
+            out[p, m] = beam[p, m] + (
+                sky_view[p] * isotropic[f, m] + band_open[p] * horizon[f, m] + ground[f, m]
+            )
 
 
 def optimal_orientation(weather: Weather, solpos: pd.DataFrame) -> tuple[float, float, float]:
@@ -467,13 +709,29 @@ def optimal_orientation(weather: Weather, solpos: pd.DataFrame) -> tuple[float, 
 _SKY_CACHE_SIZE = 4
 # (id(weather), id(solpos), albedo) -> (weather, solpos, terms): the objects are held so
 # that their ids cannot be reused by others while their entry lives
-_sky_cache: OrderedDict[tuple[int, int, float], tuple[Weather, pd.DataFrame, _Sky]] = OrderedDict()
+_sky_cache: OrderedDict[tuple[int, int, float], tuple[Weather, pd.DataFrame, SkySeries]] = (
+    OrderedDict()
+)
 _sky_cache_lock = threading.Lock()
 
 
-def _sky_terms(weather: Weather, solpos: pd.DataFrame, albedo: float) -> _Sky:
+def sky_series(weather: Weather, solpos: pd.DataFrame, albedo: float) -> SkySeries:
     """The sky's decomposition for ``weather``, computed once per weather object.
 
+    Parameters
+    ----------
+    weather : Weather
+    solpos : pandas.DataFrame
+        From :func:`solar.weather.solar_position`.
+    albedo : float
+        Ground reflectance. [unitless]
+
+    Returns
+    -------
+    SkySeries
+
+    Notes
+    -----
     The service recomputes one building's hourly production per request, always on the
     cadastre's one weather: the decomposition (Perez coefficients, air mass) is then half of
     the work. Weather and solar position are treated as immutable, as everywhere here.
@@ -492,7 +750,7 @@ def _sky_terms(weather: Weather, solpos: pd.DataFrame, albedo: float) -> _Sky:
     return sky
 
 
-def _compute_sky_terms(weather: Weather, solpos: pd.DataFrame, albedo: float) -> _Sky:
+def _compute_sky_terms(weather: Weather, solpos: pd.DataFrame, albedo: float) -> SkySeries:
     data = weather.data
     ghi = data["ghi"].to_numpy(np.float64)
     dni = data["dni"].to_numpy(np.float64)
@@ -515,14 +773,15 @@ def _compute_sky_terms(weather: Weather, solpos: pd.DataFrame, albedo: float) ->
     def f32(series: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(series, dtype=np.float32)
 
-    return _Sky(
-        sun=f32(sun),
-        dni=f32(dni),
-        circumsolar=f32(np.where(up, dhi * f1 / b, 0.0)),
-        isotropic=f32(np.where(up, dhi * (1.0 - f1), 0.0)),
-        horizon=f32(np.where(up, dhi * f2, 0.0)),
-        ground=f32(ghi * albedo),
-    )
+    series = {
+        "dni": f32(dni),
+        "circumsolar": f32(np.where(up, dhi * f1 / b, 0.0)),
+        "isotropic": f32(np.where(up, dhi * (1.0 - f1), 0.0)),
+        "horizon": f32(np.where(up, dhi * f2, 0.0)),
+        "ground": f32(ghi * albedo),
+    }
+    light = np.any([values != 0.0 for values in series.values()], axis=0)
+    return SkySeries(sun=f32(sun), **series, light_hours=np.flatnonzero(light).astype(np.int64))
 
 
 def _perez_f1_f2(

@@ -52,7 +52,7 @@ from typing import NamedTuple
 import numpy as np
 import shapely
 from affine import Affine
-from numba import njit
+from numba import njit, prange
 
 BLOCKS_PER_MODULE = 3
 """Bypass-diode blocks per module: three diodes, the common crystalline module (the
@@ -100,11 +100,18 @@ def string_lengths(n_modules: int, max_length: int = STRING_MODULES) -> np.ndarr
     >>> string_lengths(0).tolist()
     []
     """
+    return _strings(np.array([n_modules], dtype=np.int64), max_length)[1]
+
+
+def _strings(n_modules: np.ndarray, max_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`string_lengths` of many faces: the number of strings of each face, and the
+    lengths of all their strings, face after face."""
     n_strings = -(-n_modules // max_length)
-    if n_strings == 0:
-        return np.zeros(0, dtype=np.int64)
-    base, extra = divmod(n_modules, n_strings)
-    return np.array([base + 1] * extra + [base] * (n_strings - extra), dtype=np.int64)
+    face = np.repeat(np.arange(n_modules.size), n_strings)
+    first = np.cumsum(n_strings) - n_strings
+    base, extra = np.divmod(n_modules[face], n_strings[face])
+    lengths = base + (np.arange(face.size) - first[face] < extra)
+    return n_strings, lengths.astype(np.int64)
 
 
 def module_strings(
@@ -136,26 +143,26 @@ def module_strings(
     ModuleStrings
     """
     n_faces = len(footprints)
-    parts = [shapely.get_parts(m) for m in footprints]
-    counts = np.array([p.size for p in parts], dtype=np.int64)
-    lengths = [string_lengths(int(n)) for n in counts]
-    string_start = np.concatenate([[0], np.cumsum([s.size for s in lengths])]).astype(np.int64)
-    all_lengths = np.concatenate([np.zeros(0, dtype=np.int64), *lengths])
-    module_start = np.concatenate([[0], np.cumsum(all_lengths)]).astype(np.int64)
+    faces = np.empty(n_faces, dtype=object)
+    faces[:] = list(footprints)
+    counts = shapely.get_num_geometries(faces).astype(np.int64)
+    n_strings, lengths = _strings(counts, STRING_MODULES)
+    string_start = np.concatenate([[0], np.cumsum(n_strings)]).astype(np.int64)
+    module_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     n_modules = int(counts.sum())
     if n_modules == 0:
         empty = np.zeros(0, dtype=np.int64)
         return ModuleStrings(
             string_start, module_start, np.zeros(1, np.int64), empty, empty, np.zeros(0)
         )
-    corners = shapely.get_coordinates(np.concatenate(parts)).reshape(n_modules, 5, 2)
+    corners = shapely.get_coordinates(shapely.get_parts(faces)).reshape(n_modules, 5, 2)
     # In the grid's frame: x east of its west edge, y south of its north edge. [m]
     local = corners[:, :4] - np.array([transform.c, transform.f])
     local[..., 1] *= -1.0
     origin = local[:, 0]
     along = local[:, 1] - origin  # along the rows
     up = local[:, 3] - origin  # up the slope, in plan
-    portrait = np.repeat([o == "portrait" for o in orientations], counts)
+    portrait = np.repeat(np.array([o == "portrait" for o in orientations], dtype=bool), counts)
     # The blocks lie side by side across the module's short side: along the rows in
     # portrait, up the slope in landscape.
     short = np.where(portrait[:, None], along, up)
@@ -166,14 +173,18 @@ def module_strings(
     last_col = np.floor(local[..., 0].max(axis=1) / resolution).astype(np.int64)
     first_row = np.floor(local[..., 1].min(axis=1) / resolution).astype(np.int64)
     last_row = np.floor(local[..., 1].max(axis=1) / resolution).astype(np.int64)
-    room = int(((last_col - first_col + 1) * (last_row - first_row + 1)).sum())
+    # Each module's entries are written from room_start[m] on: at most one per cell of its
+    # outline's box of grid cells.
+    room = (last_col - first_col + 1) * (last_row - first_row + 1)
+    room_start = np.concatenate([[0], np.cumsum(room)]).astype(np.int64)
     pixel_face = np.full(int(pixel_index.max()) + 1, -1, dtype=np.int64)
-    for f, ix in enumerate(face_pixels):
-        pixel_face[ix] = f
-    pixel = np.empty(room, dtype=np.int64)
-    blocks = np.empty(room, dtype=np.int64)
-    weight = np.empty(room)
-    entry_start = np.zeros(n_modules + 1, dtype=np.int64)
+    pixel_face[np.concatenate(face_pixels)] = np.repeat(
+        np.arange(n_faces), [p.size for p in face_pixels]
+    )
+    pixel = np.empty(room_start[-1], dtype=np.int64)
+    blocks = np.empty(room_start[-1], dtype=np.int64)
+    weight = np.empty(room_start[-1])
+    n_entries = np.zeros(n_modules, dtype=np.int64)
     _overlap_entries(
         _Rectangles(
             origin,
@@ -188,19 +199,21 @@ def module_strings(
         pixel_face,
         pixel_index,
         resolution,
+        room_start,
         pixel,
         blocks,
         weight,
-        entry_start,
+        n_entries,
     )
-    n_entries = int(entry_start[-1])
+    entry_start = np.concatenate([[0], np.cumsum(n_entries)]).astype(np.int64)
+    written = np.repeat(room_start[:-1] - entry_start[:-1], n_entries) + np.arange(entry_start[-1])
     return ModuleStrings(
         string_start=string_start,
         module_start=module_start,
         entry_start=entry_start,
-        pixel=pixel[:n_entries],
-        blocks=blocks[:n_entries],
-        weight=weight[:n_entries],
+        pixel=pixel[written],
+        blocks=blocks[written],
+        weight=weight[written],
     )
 
 
@@ -218,56 +231,77 @@ class _Rectangles(NamedTuple):
     last_col: np.ndarray
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _overlap_entries(
     modules: _Rectangles,
     pixel_face: np.ndarray,
     pixel_index: np.ndarray,
     resolution: float,
+    room_start: np.ndarray,
     pixel: np.ndarray,
     blocks: np.ndarray,
     weight: np.ndarray,
-    entry_start: np.ndarray,
+    n_entries: np.ndarray,
 ) -> None:  # pragma: no cover - numba
     """Per module, each pixel of its face that it overlaps: the blocks it touches and its
-    share of the module's area over the face, written from ``entry_start[m]`` on."""
+    share of the module's area over the face, written from ``room_start[m]`` on, and their
+    number in ``n_entries[m]``."""
     n_rows, n_cols = pixel_index.shape
-    # Work room of the clipping: a quadrilateral cut by the four sides of a square keeps
-    # at most eight corners.
-    qx, qy = np.empty(4), np.empty(4)
-    ax, ay, bx, by = np.empty(12), np.empty(12), np.empty(12), np.empty(12)
-    n = 0
-    for m in range(modules.origin.shape[0]):
-        first = n
-        ox, oy = modules.origin[m, 0], modules.origin[m, 1]
-        sx, sy = modules.short[m, 0] / BLOCKS_PER_MODULE, modules.short[m, 1] / BLOCKS_PER_MODULE
-        lx, ly = modules.long[m, 0], modules.long[m, 1]
-        total = 0.0
-        for r in range(max(modules.first_row[m], 0), min(modules.last_row[m] + 1, n_rows)):
-            for c in range(max(modules.first_col[m], 0), min(modules.last_col[m] + 1, n_cols)):
-                p = pixel_index[r, c]
-                if p < 0 or pixel_face[p] != modules.face[m]:
-                    continue
-                bits = 0
-                area = 0.0
-                for k in range(BLOCKS_PER_MODULE):
-                    qx[0], qy[0] = ox + k * sx, oy + k * sy
-                    qx[1], qy[1] = qx[0] + sx, qy[0] + sy
-                    qx[2], qy[2] = qx[1] + lx, qy[1] + ly
-                    qx[3], qy[3] = qx[0] + lx, qy[0] + ly
-                    a = _overlap(qx, qy, c * resolution, r * resolution, resolution, ax, ay, bx, by)
-                    if a > OVERLAP_EPS:
-                        bits |= 1 << k
-                        area += a
-                if bits:
-                    pixel[n] = p
-                    blocks[n] = bits
-                    weight[n] = area
-                    total += area
-                    n += 1
-        for e in range(first, n):
-            weight[e] /= total
-        entry_start[m + 1] = n
+    n_modules = modules.origin.shape[0]
+    n_tasks = min(n_modules, 64)
+    for task in prange(n_tasks):
+        # Each block's corners and box; then the work room of the clipping: a
+        # quadrilateral cut by the four sides of a square keeps at most eight corners.
+        block_x, block_y = np.empty((BLOCKS_PER_MODULE, 4)), np.empty((BLOCKS_PER_MODULE, 4))
+        low_x, high_x = np.empty(BLOCKS_PER_MODULE), np.empty(BLOCKS_PER_MODULE)
+        low_y, high_y = np.empty(BLOCKS_PER_MODULE), np.empty(BLOCKS_PER_MODULE)
+        ax, ay, bx, by = np.empty(12), np.empty(12), np.empty(12), np.empty(12)
+        for m in range(task * n_modules // n_tasks, (task + 1) * n_modules // n_tasks):
+            ox, oy = modules.origin[m, 0], modules.origin[m, 1]
+            sx = modules.short[m, 0] / BLOCKS_PER_MODULE
+            sy = modules.short[m, 1] / BLOCKS_PER_MODULE
+            lx, ly = modules.long[m, 0], modules.long[m, 1]
+            for k in range(BLOCKS_PER_MODULE):
+                qx, qy = block_x[k], block_y[k]
+                qx[0], qy[0] = ox + k * sx, oy + k * sy
+                qx[1], qy[1] = qx[0] + sx, qy[0] + sy
+                qx[2], qy[2] = qx[1] + lx, qy[1] + ly
+                qx[3], qy[3] = qx[0] + lx, qy[0] + ly
+                low_x[k], high_x[k] = qx.min(), qx.max()
+                low_y[k], high_y[k] = qy.min(), qy.max()
+            first = n = room_start[m]
+            total = 0.0
+            for r in range(max(modules.first_row[m], 0), min(modules.last_row[m] + 1, n_rows)):
+                y0 = r * resolution
+                for c in range(max(modules.first_col[m], 0), min(modules.last_col[m] + 1, n_cols)):
+                    p = pixel_index[r, c]
+                    if p < 0 or pixel_face[p] != modules.face[m]:
+                        continue
+                    x0 = c * resolution
+                    bits = 0
+                    area = 0.0
+                    for k in range(BLOCKS_PER_MODULE):
+                        # A block wholly beside the pixel keeps no corner when clipped.
+                        if (
+                            high_x[k] < x0
+                            or low_x[k] > x0 + resolution
+                            or high_y[k] < y0
+                            or low_y[k] > y0 + resolution
+                        ):
+                            continue
+                        a = _overlap(block_x[k], block_y[k], x0, y0, resolution, ax, ay, bx, by)
+                        if a > OVERLAP_EPS:
+                            bits |= 1 << k
+                            area += a
+                    if bits:
+                        pixel[n] = p
+                        blocks[n] = bits
+                        weight[n] = area
+                        total += area
+                        n += 1
+            for e in range(first, n):
+                weight[e] /= total
+            n_entries[m] = n - first
 
 
 @njit(cache=True)

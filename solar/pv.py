@@ -43,6 +43,7 @@ import functools
 import math
 import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -53,9 +54,10 @@ import shapely
 from numba import njit, prange
 from numpy.typing import ArrayLike
 
+from solar import irradiance
 from solar import suitability as legend
 from solar.errors import InputError
-from solar.geometry import polygonal_part
+from solar.geometry import polygonal_parts
 from solar.irradiance import IncidenceModifier, Shading, poa_irradiance
 from solar.resources import DATA_DIR, MODULES
 from solar.weather import Weather
@@ -168,6 +170,10 @@ HULD_K = (-0.006756, -0.016444, -0.003015, -0.000045, -0.000043, 0.0)
 such as the catalogue's). k1 and k2 make the low-irradiance loss: 3.2 % below the
 nameplate efficiency at 200 W m-2. k3, the linear temperature coefficient, is replaced by
 the module's own ``gamma_pdc``. [unitless]"""
+
+DC_AC_RATIO = 1.1
+"""Peak DC power of the modules over the inverter's AC rating, the usual sizing of
+residential systems. [unitless]"""
 
 IAM_SAMPLES = 501
 """Samples of the beam incidence-angle modifier over cos(aoi) in [0, 1]: linear
@@ -385,7 +391,8 @@ def layout_modules(
     (eighths of the row pitch). Within each row, the stretches where a module's footprint
     lies wholly inside the polygon are found exactly from the polygon's edges, and each
     stretch holds as many modules as fit, centred. The orientation and offset that hold
-    the most modules win; portrait wins ties.
+    the most modules win; portrait wins ties. :func:`layout_faces` lays out many faces at
+    once, each as this function would.
 
     Parameters
     ----------
@@ -417,43 +424,90 @@ def layout_modules(
     >>> layout.n_modules, layout.orientation, layout.kwc
     (20, 'landscape', 8.5)
     """
-    flat = surface_azimuth is None or math.isnan(surface_azimuth)
-    tilt, azimuth = module_plane(surface_tilt, surface_azimuth)
+    azimuth = math.nan if surface_azimuth is None else surface_azimuth
+    return layout_faces([usable], module, [surface_tilt], [azimuth], latitude=latitude)[0]
+
+
+def layout_faces(
+    usable: Sequence[shapely.Geometry],
+    module: Module,
+    surface_tilt: ArrayLike,
+    surface_azimuth: ArrayLike,
+    *,
+    latitude: float = ARTOIS_LATITUDE,
+) -> list[Layout]:
+    """:func:`layout_modules` on many faces at once.
+
+    Each face gets the layout :func:`layout_modules` gives it alone; the strips of all
+    faces and both orientations are searched in one pass.
+
+    Parameters
+    ----------
+    usable : sequence of shapely.Polygon or shapely.MultiPolygon
+        Each face's usable outline in plan, as :func:`layout_modules` takes it.
+    module : Module
+    surface_tilt : array_like
+        (n_faces,) [°]
+    surface_azimuth : array_like
+        (n_faces,) clockwise from north; NaN for a flat face. [°]
+    latitude : float, default Lens
+        Sets the flat-roof row spacing. [°]
+
+    Returns
+    -------
+    list of Layout
+        One per face, in order.
+
+    Examples
+    --------
+    The strip of :func:`layout_modules`'s example, then the same strip on a flat roof:
+    racked at 10°, landscape rows 1.134 · cos 10° = 1.117 m deep start every 1.799 m
+    (:func:`flat_row_pitch`), so 4 m holds 2 rows of 5.
+
+    >>> m = Module("m", 1.722, 1.134, 425.0, -0.003)
+    >>> strip = shapely.box(0, 0, 10, 4)
+    >>> layouts = layout_faces([strip, strip], m, [30.0, 0.0], [180.0, np.nan])
+    >>> [(layout.n_modules, layout.orientation) for layout in layouts]
+    [(20, 'landscape'), (10, 'landscape')]
+    """
     # Keep the polygons only: a difference upstream may leave lines or points beside them.
-    usable = polygonal_part(usable)
-    if usable.is_empty:
-        return Layout(0, "portrait", tilt, azimuth, 0.0, shapely.MultiPolygon())
+    outlines = polygonal_parts(np.asarray(usable, dtype=object).reshape(-1))
+    n_faces = outlines.size
+    tilts = np.asarray(surface_tilt, dtype=np.float64).reshape(-1)
+    azimuths = np.asarray(surface_azimuth, dtype=np.float64).reshape(-1)
+    if tilts.size != n_faces or azimuths.size != n_faces:
+        raise ValueError(f"{n_faces} outlines but {tilts.size} tilts and {azimuths.size} azimuths")
+    planes = [module_plane(t, a) for t, a in zip(tilts.tolist(), azimuths.tolist(), strict=True)]
+    frames = _row_frames(planes)
+    flat = np.isnan(azimuths)
 
-    # Local frame: u along the rows (contour lines), v up the slope (towards the north on
-    # a south-facing roof).
-    gamma = math.radians(azimuth)
-    along = np.array([-math.cos(gamma), math.sin(gamma)])
-    up = np.array([-math.sin(gamma), -math.cos(gamma)])
-    cos_tilt = math.cos(math.radians(tilt))
-    edges = _edges(usable, along, up)
+    # Group g = 2 f + o: face f in portrait (o = 0) or landscape (o = 1).
+    cos_tilt = np.repeat(frames.cos_tilt, 2)
+    width = np.tile([module.width, module.length], n_faces)
+    slope_size = np.tile([module.length, module.width], n_faces)
+    depth = slope_size * cos_tilt
+    pitch = depth + MODULE_GAP * cos_tilt
+    for g in np.flatnonzero(np.repeat(flat, 2)):
+        pitch[g] = flat_row_pitch(float(slope_size[g]), planes[g // 2][0], latitude)
 
-    best: tuple[int, str, list[tuple[float, float, float, float]]] = (0, "portrait", [])
-    for orientation, row_size, slope_size in (
-        ("portrait", module.width, module.length),
-        ("landscape", module.length, module.width),
-    ):
-        depth = slope_size * cos_tilt
-        pitch = (
-            flat_row_pitch(slope_size, tilt, latitude) if flat else depth + MODULE_GAP * cos_tilt
+    to_prepare = outlines[~shapely.is_prepared(outlines)]
+    shapely.prepare(to_prepare)
+    try:
+        boxes = _pack(outlines, frames, width, depth, pitch)
+    finally:
+        shapely.destroy_prepared(to_prepare)
+    footprints = _footprints(boxes, frames, n_faces)
+    return [
+        Layout(
+            n_modules=int(boxes.n_modules[f]),
+            orientation="landscape" if boxes.landscape[f] else "portrait",
+            module_tilt=tilt,
+            module_azimuth=azimuth,
+            kwc=int(boxes.n_modules[f]) * module.pdc0 / 1000.0,
+            modules=footprints[f],
         )
-        count, boxes = _pack(usable, edges, along, up, row_size, depth, pitch)
-        if count > best[0]:
-            best = (count, orientation, boxes)
-
-    count, orientation, boxes = best
-    return Layout(
-        n_modules=count,
-        orientation=orientation,
-        module_tilt=tilt,
-        module_azimuth=azimuth,
-        kwc=count * module.pdc0 / 1000.0,
-        modules=_footprints(boxes, along, up),
-    )
+        for f, (tilt, azimuth) in enumerate(planes)
+    ]
 
 
 def wind_at_module_height(wind_speed: ArrayLike) -> np.ndarray:
@@ -529,13 +583,23 @@ is within 3e-4 of :func:`pvlib.iam.marion_diffuse` above 5° of tilt (within its
 numerical noise), and within 5e-3 for the horizon band below, where that band weighs
 sin(tilt) < 0.09 of its light. [°]"""
 
+DIFFUSE_IAM_TABLE = DATA_DIR / "diffuse_iam.csv"
+"""The diffuse modifiers at every :data:`DIFFUSE_IAM_STEP` of tilt from 0 to 90°, as
+:func:`diffuse_modifier_table` computes them with :data:`MARTIN_RUIZ_AR`, written by
+:func:`write_diffuse_modifier_table`: :func:`pvlib.iam.marion_diffuse` integrates
+numerically, 7 ms a tilt, which every build would otherwise pay at its start."""
 
-@functools.cache
-def _diffuse_modifiers() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Tilts 0-90° and the sky, horizon-band and ground modifiers at each, once a process.
 
-    :func:`pvlib.iam.marion_diffuse` integrates numerically, 4 ms a tilt: a build's
-    thousands of faces, each of its own tilt, read this table of 181 instead.
+def diffuse_modifier_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Tilts 0-90° by :data:`DIFFUSE_IAM_STEP`, and the sky, horizon-band and ground
+    modifiers at each, computed by :func:`pvlib.iam.marion_diffuse`.
+
+    Returns
+    -------
+    tilt : numpy.ndarray
+        (k,) [°]
+    sky, horizon, ground : numpy.ndarray
+        (k,) [0..1]
     """
     grid = np.arange(0.0, 90.0 + DIFFUSE_IAM_STEP / 2, DIFFUSE_IAM_STEP)
     diffuse = pvlib.iam.marion_diffuse("martin_ruiz", grid, a_r=MARTIN_RUIZ_AR)
@@ -545,6 +609,44 @@ def _diffuse_modifiers() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         np.asarray(diffuse["horizon"], dtype=np.float64),
         np.asarray(diffuse["ground"], dtype=np.float64),
     )
+
+
+_TABLE_HEADER = "tilt,sky,horizon,ground"
+
+
+def write_diffuse_modifier_table(path: str | os.PathLike[str] = DIFFUSE_IAM_TABLE) -> None:
+    """Write :func:`diffuse_modifier_table` as CSV, every value exactly (shortest repr).
+
+    Run it again (``python -c "from solar import pv; pv.write_diffuse_modifier_table()"``)
+    when :data:`MARTIN_RUIZ_AR`, :data:`DIFFUSE_IAM_STEP` or pvlib's integration change;
+    a test checks that the shipped table is what it writes.
+    """
+    columns = diffuse_modifier_table()
+    lines = [
+        "# Diffuse incidence-angle modifiers of the Martin-Ruiz model,",
+        "# pvlib.iam.marion_diffuse; written by solar.pv.write_diffuse_modifier_table.",
+        f"# a_r={MARTIN_RUIZ_AR!r} step={DIFFUSE_IAM_STEP!r}",
+        _TABLE_HEADER,
+        *(",".join(repr(float(v)) for v in row) for row in zip(*columns, strict=True)),
+    ]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+@functools.cache
+def _diffuse_modifiers() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`diffuse_modifier_table`, read from :data:`DIFFUSE_IAM_TABLE` once a process.
+
+    The table is computed afresh when it was written for another ``a_r`` or tilt step.
+    """
+    with open(DIFFUSE_IAM_TABLE, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    written_for = f"# a_r={MARTIN_RUIZ_AR!r} step={DIFFUSE_IAM_STEP!r}"
+    if written_for not in lines or _TABLE_HEADER not in lines:
+        return diffuse_modifier_table()
+    rows = lines[lines.index(_TABLE_HEADER) + 1 :]
+    values = np.array([[float(v) for v in row.split(",")] for row in rows], dtype=np.float64)
+    return values[:, 0], values[:, 1], values[:, 2], values[:, 3]
 
 
 def dc_power(
@@ -597,7 +699,7 @@ def production(
     module: Module,
     effective_irradiance: ArrayLike | None = None,
     system_losses: float = SYSTEM_LOSSES,
-    dc_ac_ratio: float = 1.1,
+    dc_ac_ratio: float = DC_AC_RATIO,
 ) -> np.ndarray:
     """Hourly AC energy of PV systems mounted close to roofs, one per face.
 
@@ -622,7 +724,7 @@ def production(
     system_losses : float, default SYSTEM_LOSSES
         Losses between the modules and the inverter that the model does not compute
         (:data:`SYSTEM_LOSS_BREAKDOWN`). [unitless]
-    dc_ac_ratio : float, default 1.1
+    dc_ac_ratio : float, default DC_AC_RATIO
         Peak DC power over the inverter's AC rating. [unitless]
 
     Returns
@@ -688,6 +790,50 @@ PVWATTS_REFERENCE_EFFICIENCY = 0.9637
 (Dobos 2014). [unitless]"""
 
 
+@njit(cache=True, inline="always")
+def _ac_energy(
+    poa: float,
+    reaching: float,
+    temp_air: float,
+    wind: float,
+    peak_kw: float,
+    k: np.ndarray,
+    mounting: _Mounting,
+) -> float:  # pragma: no cover - numba
+    """AC energy of one hour: the formulas of :func:`pvlib.temperature.faiman`,
+    :func:`pvlib.pvarray.huld` (relative to the nameplate, as :func:`dc_power`) and
+    :func:`pvlib.inverter.pvwatts`, term for term, in float64. [kWh]
+
+    Hours with no light reaching the cells produce nothing (Huld's power is 0 at 0).
+    """
+    if reaching <= 0.0:
+        return 0.0
+    inverter = mounting.inverter_efficiency
+    pdc0 = 1000.0 * peak_kw
+    # pvwatts' pdc0 is the inverter's DC input at its AC rating pdc0_array / dc_ac_ratio.
+    inverter_pdc0 = pdc0 / mounting.dc_ac_ratio / inverter
+    pac0 = inverter * inverter_pdc0
+    temp_module = temp_air + poa / (mounting.u0 + mounting.u1 * wind)
+    g = reaching / 1000.0
+    t = temp_module - 25.0
+    log_g = math.log(g)
+    relative = g * (
+        1.0
+        + k[0] * log_g
+        + k[1] * log_g**2
+        + k[2] * t
+        + k[3] * t * log_g
+        + k[4] * t * log_g**2
+        + k[5] * t**2
+    )
+    pdc = max(pdc0 * relative, 0.0) * mounting.kept
+    if pdc == 0.0:
+        return 0.0
+    zeta = pdc / inverter_pdc0
+    eta = inverter / PVWATTS_REFERENCE_EFFICIENCY * (-0.0162 * zeta - 0.0059 / zeta + 0.9858)
+    return max(min(pac0, eta * pdc), 0.0) / 1000.0
+
+
 @njit(parallel=True, cache=True)
 def _production_kernel(
     poa: np.ndarray,
@@ -699,45 +845,22 @@ def _production_kernel(
     mounting: _Mounting,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - numba
-    """AC energy per face and hour, one fused pass: the formulas of
-    :func:`pvlib.temperature.faiman`, :func:`pvlib.pvarray.huld` (relative to the nameplate,
-    as :func:`dc_power`) and :func:`pvlib.inverter.pvwatts`, term for term, in float64.
-
-    Hours with no light reaching the cells produce nothing (Huld's power is 0 at 0).
-    """
-    inverter = mounting.inverter_efficiency
+    """AC energy per face and hour, one fused pass of :func:`_ac_energy`."""
     for f in prange(poa.shape[0]):
         if peak_kw[f] <= 0.0:
             continue
-        pdc0 = 1000.0 * peak_kw[f]
-        # pvwatts' pdc0 is the inverter's DC input at its AC rating pdc0_array / dc_ac_ratio.
-        inverter_pdc0 = pdc0 / mounting.dc_ac_ratio / inverter
-        pac0 = inverter * inverter_pdc0
         for h in range(poa.shape[1]):
-            reaching = float(effective[f, h])
-            if reaching <= 0.0:
-                continue
-            temp_module = temp_air[h] + float(poa[f, h]) / (mounting.u0 + mounting.u1 * wind[h])
-            g = reaching / 1000.0
-            t = temp_module - 25.0
-            log_g = math.log(g)
-            relative = g * (
-                1.0
-                + k[0] * log_g
-                + k[1] * log_g**2
-                + k[2] * t
-                + k[3] * t * log_g
-                + k[4] * t * log_g**2
-                + k[5] * t**2
+            energy = _ac_energy(
+                float(poa[f, h]),
+                float(effective[f, h]),
+                temp_air[h],
+                wind[h],
+                peak_kw[f],
+                k,
+                mounting,
             )
-            pdc = max(pdc0 * relative, 0.0) * mounting.kept
-            if pdc == 0.0:
-                continue
-            zeta = pdc / inverter_pdc0
-            eta = (
-                inverter / PVWATTS_REFERENCE_EFFICIENCY * (-0.0162 * zeta - 0.0059 / zeta + 0.9858)
-            )
-            out[f, h] = max(min(pac0, eta * pdc), 0.0) / 1000.0
+            if energy > 0.0:
+                out[f, h] = energy
 
 
 def specific_production(
@@ -803,6 +926,82 @@ def specific_production(
     )
 
 
+def monthly_specific_production(
+    weather: Weather,
+    solpos: pd.DataFrame,
+    module_tilt: ArrayLike,
+    module_azimuth: ArrayLike,
+    shading: Shading,
+    *,
+    module: Module,
+    albedo: float = 0.2,
+    system_losses: float = SYSTEM_LOSSES,
+) -> np.ndarray:
+    """:func:`specific_production` summed by calendar month, without its hours.
+
+    The same chain hour by hour, each hour's irradiance and energy rounded to float32 as
+    there, summed in float64 as it goes: a build stores the months and the light
+    (:mod:`solar.profiles`), not the hours, and skips the three (n_faces, 8760) arrays.
+
+    Parameters
+    ----------
+    weather, solpos, module_tilt, module_azimuth, shading, module, albedo, system_losses
+        As for :func:`specific_production`.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_faces, 12) float64, AC energy of each month per kWc. [kWh kWc-1]
+    """
+    if not 0.0 <= system_losses < 1.0:
+        raise ValueError("system_losses must lie in [0, 1)")
+    tilt = np.asarray(module_tilt, dtype=np.float64).reshape(-1)
+    data = weather.data
+    factors = irradiance.planes(
+        tilt, module_azimuth, len(data), shading=shading, iam=incidence_modifier(tilt)
+    )
+    month = pd.DatetimeIndex(data.index).month.to_numpy().astype(np.int64) - 1
+    out = np.zeros((tilt.size, 12))
+    _monthly_production_kernel(
+        irradiance.sky_series(weather, solpos, albedo),
+        factors,
+        month,
+        data["temp_air"].to_numpy(np.float64),
+        wind_at_module_height(data["wind_speed"].to_numpy()),
+        np.array([HULD_K[0], HULD_K[1], module.gamma_pdc, *HULD_K[3:]]),
+        _Mounting(module.u0, module.u1, 1.0 - system_losses, DC_AC_RATIO, INVERTER_EFFICIENCY),
+        out,
+    )
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _monthly_production_kernel(
+    sky: irradiance.SkySeries,
+    factors: irradiance.Planes,
+    month: np.ndarray,
+    temp_air: np.ndarray,
+    wind: np.ndarray,
+    k: np.ndarray,
+    mounting: _Mounting,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """Monthly AC energy per kWc and face: :func:`solar.irradiance.hour_on_cells`, then
+    :func:`_ac_energy`, rounded to float32 as :func:`production` stores it.
+
+    numba inlines ``hour_on_cells`` and caches the result under this file's timestamp
+    alone: after an edit of :mod:`solar.irradiance`'s hour functions, clear the cache
+    (``__pycache__``) or the build keeps the old ones.
+    """
+    for f in prange(out.shape[0]):
+        # the other hours have no light, and produce nothing
+        for h in sky.light_hours:
+            poa, reaching = irradiance.hour_on_cells(sky, factors, f, h)
+            energy = _ac_energy(float(poa), float(reaching), temp_air[h], wind[h], 1.0, k, mounting)
+            if energy > 0.0:
+                out[f, month[h]] += np.float32(energy)
+
+
 def suitability(relative_irradiation: float) -> str:
     """The suitability class of a face from its relative irradiation.
 
@@ -839,89 +1038,173 @@ def suitability_array(relative_irradiation: ArrayLike) -> np.ndarray:
     return legend.classify_array(relative_irradiation)
 
 
-def _edges(
-    geometry: shapely.Polygon | shapely.MultiPolygon, along: np.ndarray, up: np.ndarray
-) -> np.ndarray:
-    """(m, 4) edges of every ring as (u1, v1, u2, v2) in the row frame."""
-    rings = shapely.get_rings(shapely.get_parts(geometry))
+_ROW_OFFSETS = 8
+"""Row offsets tried per orientation: eighths of the row pitch."""
+
+_SLACK = 1e-7
+"""Slack of the layout's comparisons: far above the rounding of coordinates in metres, far
+below any size that matters. [m]"""
+
+
+class _RowFrames(NamedTuple):
+    """Each face's row frame: u along the rows (contour lines), v up the slope (towards the
+    north on a south-facing roof), in plan."""
+
+    along: np.ndarray  # (n_faces, 2) unit vector of u
+    up: np.ndarray  # (n_faces, 2) unit vector of v
+    cos_tilt: np.ndarray  # (n_faces,) of the module plane
+
+
+def _row_frames(planes: Sequence[tuple[float, float]]) -> _RowFrames:
+    """The row frames of module planes given as (tilt, azimuth) [°]."""
+    gamma = [math.radians(azimuth) for _, azimuth in planes]
+    cos_gamma = np.array([math.cos(g) for g in gamma], dtype=np.float64)
+    sin_gamma = np.array([math.sin(g) for g in gamma], dtype=np.float64)
+    return _RowFrames(
+        along=np.stack([-cos_gamma, sin_gamma], axis=1),
+        up=np.stack([-sin_gamma, -cos_gamma], axis=1),
+        cos_tilt=np.array([math.cos(math.radians(tilt)) for tilt, _ in planes], dtype=np.float64),
+    )
+
+
+def _edges(outlines: np.ndarray, frames: _RowFrames) -> tuple[np.ndarray, np.ndarray]:
+    """The edges of every ring of every face as (u1, v1, u2, v2) in its row frame, face
+    after face: (m, 4), and the offsets of each face's, (n_faces + 1,)."""
+    parts, part_face = shapely.get_parts(outlines, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    uv = np.stack([xy @ along, xy @ up], axis=1)
+    face = part_face[ring_part[ring]]
+    u = xy[:, 0] * frames.along[face, 0] + xy[:, 1] * frames.along[face, 1]
+    v = xy[:, 0] * frames.up[face, 0] + xy[:, 1] * frames.up[face, 1]
     same = ring[1:] == ring[:-1]
-    return np.hstack([uv[:-1][same], uv[1:][same]])
+    edges = np.stack([u[:-1], v[:-1], u[1:], v[1:]], axis=1)[same]
+    edge_start = np.searchsorted(face[:-1][same], np.arange(outlines.size + 1))
+    return np.ascontiguousarray(edges), edge_start.astype(np.int64)
+
+
+class _Strips(NamedTuple):
+    """Strips where a row of modules may lie: strip k spans ``[bottom[k], bottom[k] +
+    depth[k]]`` up the slope of face ``face[k]``, for modules ``width[k]`` long. [m]"""
+
+    face: np.ndarray  # int64
+    bottom: np.ndarray
+    depth: np.ndarray
+    width: np.ndarray
+
+
+class _Boxes(NamedTuple):
+    """The modules laid, face after face, as (u0, v0, u1, v1) boxes in their face's row
+    frame, with the number and the orientation of each face's."""
+
+    face: np.ndarray  # (n_modules,) int64
+    box: np.ndarray  # (n_modules, 4)
+    n_modules: np.ndarray  # (n_faces,) int64
+    landscape: np.ndarray  # (n_faces,) bool
 
 
 def _pack(
-    polygon: shapely.Polygon | shapely.MultiPolygon,
-    edges: np.ndarray,
-    along: np.ndarray,
-    up: np.ndarray,
-    width: float,
-    depth: float,
-    pitch: float,
-) -> tuple[int, list[tuple[float, float, float, float]]]:
-    """Best row offset: module count and (u0, v0, u1, v1) boxes in the row frame."""
-    eps = 1e-7
-    _, v1, _, v2 = edges.T
-    v_min, v_max = float(min(v1.min(), v2.min())), float(max(v1.max(), v2.max()))
-    n_rows = math.floor((v_max - v_min - depth) / pitch + eps) + 1
-    if n_rows <= 0:
-        return 0, []
-    offsets = np.arange(_ROW_OFFSETS) * pitch / _ROW_OFFSETS
-    # Every row of every offset at once: strip k spans [bottom_k, bottom_k + depth].
-    bottom = (v_min + offsets[:, None] + pitch * np.arange(n_rows)[None, :]).ravel()
-    offset_of = np.repeat(np.arange(_ROW_OFFSETS), n_rows)
-    keep = bottom + depth <= v_max + eps
-    bottom, offset_of = bottom[keep], offset_of[keep]
-    gap_strip, gap_lo, gap_hi = _free_stretches(
-        np.ascontiguousarray(edges), bottom, depth, width, eps
-    )
-    mid_u, mid_v = (gap_lo + gap_hi) / 2.0, bottom[gap_strip] + depth / 2.0
-    mid_xy = np.outer(mid_u, along) + np.outer(mid_v, up)
-    inside = shapely.contains_xy(polygon, mid_xy[:, 0], mid_xy[:, 1])
+    outlines: np.ndarray,
+    frames: _RowFrames,
+    width: np.ndarray,
+    depth: np.ndarray,
+    pitch: np.ndarray,
+) -> _Boxes:
+    """The best offset of each (face, orientation) group, then the best orientation of each
+    face (portrait on a tie): its modules.
+
+    ``width``, ``depth`` and ``pitch`` are per group ``g = 2 f + o`` [m]; the outlines are
+    prepared.
+    """
+    n_faces, n_groups = outlines.size, width.size
+    edges, edge_start = _edges(outlines, frames)
+    has_edges = np.diff(edge_start) > 0
+    v_min, v_max = np.zeros(n_faces), np.zeros(n_faces)
+    first = edge_start[:-1][has_edges]
+    v_min[has_edges] = np.minimum.reduceat(np.minimum(edges[:, 1], edges[:, 3]), first)
+    v_max[has_edges] = np.maximum.reduceat(np.maximum(edges[:, 1], edges[:, 3]), first)
+    group_face = np.arange(n_groups) // 2
+    n_rows = np.floor((v_max[group_face] - v_min[group_face] - depth) / pitch + _SLACK) + 1
+    n_rows = np.where(has_edges[group_face], np.maximum(n_rows, 0), 0).astype(np.int64)
+
+    # Every row of every offset at once, as in the order of offsets then rows.
+    per_group = _ROW_OFFSETS * n_rows
+    group = np.repeat(np.arange(n_groups), per_group)
+    within = np.arange(group.size) - np.repeat(np.cumsum(per_group) - per_group, per_group)
+    offset, row = np.divmod(within, n_rows[group])
+    strip_pitch = pitch[group]
+    bottom = v_min[group // 2] + offset * strip_pitch / _ROW_OFFSETS + strip_pitch * row
+    keep = bottom + depth[group] <= v_max[group // 2] + _SLACK
+    group, offset = group[keep], offset[keep]
+    strips = _Strips(group // 2, bottom[keep], depth[group], width[group])
+    gap_strip, gap_lo, gap_hi = _free_stretches(edges, edge_start, strips, _SLACK)
+
+    # Each free stretch is wholly inside its outline or wholly outside: its midpoint tells.
+    face = strips.face[gap_strip]
+    mid_u = (gap_lo + gap_hi) / 2.0
+    mid_v = strips.bottom[gap_strip] + strips.depth[gap_strip] / 2.0
+    x = mid_u * frames.along[face, 0] + mid_v * frames.up[face, 0]
+    y = mid_u * frames.along[face, 1] + mid_v * frames.up[face, 1]
+    inside = shapely.contains_xy(outlines[face], x, y)
     gap_strip, gap_lo, gap_hi = gap_strip[inside], gap_lo[inside], gap_hi[inside]
-    fits = np.floor((gap_hi - gap_lo + MODULE_GAP) / (width + MODULE_GAP) + eps).astype(int)
+    gap_width = strips.width[gap_strip]
+    fits = np.floor((gap_hi - gap_lo + MODULE_GAP) / (gap_width + MODULE_GAP) + _SLACK)
+    fits = fits.astype(np.int64)
 
-    per_offset = np.bincount(offset_of[gap_strip], weights=fits, minlength=_ROW_OFFSETS)
-    chosen = int(np.argmax(per_offset))
-    count = int(per_offset[chosen])
-    boxes = []
-    for k in np.flatnonzero(offset_of[gap_strip] == chosen):
-        n = int(fits[k])
-        used = n * width + (n - 1) * MODULE_GAP
-        start = gap_lo[k] + (gap_hi[k] - gap_lo[k] - used) / 2.0
-        row = float(bottom[gap_strip[k]])
-        for i in range(n):
-            u = start + i * (width + MODULE_GAP)
-            boxes.append((u, row, u + width, row + depth))
-    return count, boxes
+    key = group[gap_strip] * _ROW_OFFSETS + offset[gap_strip]
+    per_offset = np.bincount(key, weights=fits, minlength=n_groups * _ROW_OFFSETS)
+    per_offset = per_offset.reshape(n_groups, _ROW_OFFSETS)
+    chosen = np.argmax(per_offset, axis=1)
+    count = per_offset[np.arange(n_groups), chosen].astype(np.int64).reshape(n_faces, 2)
+    landscape = count[:, 1] > count[:, 0]
+    best_group = 2 * np.arange(n_faces) + landscape
 
-
-_ROW_OFFSETS = 8
+    gap_group = group[gap_strip]
+    taken = (gap_group == best_group[gap_group // 2]) & (offset[gap_strip] == chosen[gap_group])
+    n = fits[taken]
+    lo, hi, row_width = gap_lo[taken], gap_hi[taken], gap_width[taken]
+    used = n * row_width + (n - 1) * MODULE_GAP
+    start = lo + (hi - lo - used) / 2.0
+    # The modules of each stretch side by side, centred in it.
+    stretch = np.repeat(np.arange(n.size), n)
+    i = np.arange(stretch.size) - np.repeat(np.cumsum(n) - n, n)
+    module_width = row_width[stretch]
+    u = start[stretch] + i * (module_width + MODULE_GAP)
+    v = strips.bottom[gap_strip[taken]][stretch]
+    v_top = v + strips.depth[gap_strip[taken]][stretch]
+    return _Boxes(
+        face=strips.face[gap_strip[taken]][stretch],
+        box=np.stack([u, v, u + module_width, v_top], axis=1),
+        n_modules=count[np.arange(n_faces), landscape.astype(np.int64)],
+        landscape=landscape,
+    )
 
 
 @njit(cache=True)
 def _free_stretches(
-    edges: np.ndarray, bottom: np.ndarray, depth: float, width: float, eps: float
+    edges: np.ndarray, edge_start: np.ndarray, strips: _Strips, slack: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
-    """The stretches of each strip ``[bottom_k, bottom_k + depth]`` free of the polygon's
-    edges and at least ``width`` long: (strip, u_lo, u_hi) each.
+    """The stretches of each strip free of its face's edges and at least its ``width``
+    long: (strip, u_lo, u_hi) each, strip after strip.
 
     The part of each edge inside a strip, projected on the row axis, is a stretch no module
     may overlap. Sorted by their start and merged with a running maximum, they leave
     between them stretches where the strip is either wholly inside the polygon or wholly
     outside (:func:`_pack` tells which by their midpoints).
     """
-    n_edges = edges.shape[0]
-    n_strips = bottom.size
-    room = n_strips * max(n_edges - 1, 0)
+    n_strips = strips.bottom.size
+    widest = 0
+    for f in range(edge_start.size - 1):
+        widest = max(widest, edge_start[f + 1] - edge_start[f])
+    room = max(4 * n_strips, 16)
     strip_out = np.empty(room, np.int64)
     lo_out, hi_out = np.empty(room), np.empty(room)
-    lo, hi = np.empty(n_edges), np.empty(n_edges)
+    lo, hi = np.empty(widest), np.empty(widest)
     n_out = 0
     for k in range(n_strips):
-        s0, s1 = bottom[k] + eps, bottom[k] + depth - eps
+        s0, s1 = strips.bottom[k] + slack, strips.bottom[k] + strips.depth[k] - slack
+        width = strips.width[k]
         n = 0
-        for e in range(n_edges):
+        for e in range(edge_start[strips.face[k]], edge_start[strips.face[k] + 1]):
             u1, v1, u2, v2 = edges[e, 0], edges[e, 1], edges[e, 2], edges[e, 3]
             a, b = max(min(v1, v2), s0), min(max(v1, v2), s1)
             if a > b:
@@ -932,31 +1215,47 @@ def _free_stretches(
                 ua, ub = u1 + (a - v1) * slope, u1 + (b - v1) * slope
             else:
                 ua, ub = min(u1, u2), max(u1, u2)
-            lo[n], hi[n] = min(ua, ub), max(ua, ub)
+            # Kept sorted by their start, after any equal one: as a stable sort orders them.
+            low, high = min(ua, ub), max(ua, ub)
+            j = n
+            while j > 0 and lo[j - 1] > low:
+                lo[j], hi[j] = lo[j - 1], hi[j - 1]
+                j -= 1
+            lo[j], hi[j] = low, high
             n += 1
         if n == 0:
             continue
-        order = np.argsort(lo[:n], kind="mergesort")
-        reach = hi[order[0]]
+        reach = hi[0]
         for i in range(1, n):
-            start = lo[order[i]]
-            if start - reach >= width - eps:
+            start = lo[i]
+            if start - reach >= width - slack:
+                if n_out == room:
+                    room *= 2
+                    strip_out = _grown(strip_out, room)
+                    lo_out, hi_out = _grown(lo_out, room), _grown(hi_out, room)
                 strip_out[n_out], lo_out[n_out], hi_out[n_out] = k, reach, start
                 n_out += 1
-            reach = max(reach, hi[order[i]])
+            reach = max(reach, hi[i])
     return strip_out[:n_out], lo_out[:n_out], hi_out[:n_out]
 
 
-def _footprints(
-    boxes: list[tuple[float, float, float, float]], along: np.ndarray, up: np.ndarray
-) -> shapely.MultiPolygon:
-    """Boxes of the row frame back to plan coordinates."""
-    if not boxes:
-        return shapely.MultiPolygon()
-    b = np.asarray(boxes)
-    corners_u = b[:, [0, 2, 2, 0]]
-    corners_v = b[:, [1, 1, 3, 3]]
-    x = corners_u * along[0] + corners_v * up[0]
-    y = corners_u * along[1] + corners_v * up[1]
-    rings = np.stack([x, y], axis=2)
-    return shapely.multipolygons(shapely.polygons(rings))
+@njit(cache=True)
+def _grown(values: np.ndarray, size: int) -> np.ndarray:  # pragma: no cover - numba
+    """A copy of ``values`` with room for ``size``."""
+    out = np.empty(size, values.dtype)
+    out[: values.size] = values
+    return out
+
+
+def _footprints(boxes: _Boxes, frames: _RowFrames, n_faces: int) -> list[shapely.MultiPolygon]:
+    """Each face's boxes back in plan coordinates, one MultiPolygon a face."""
+    face = boxes.face
+    corners_u = boxes.box[:, [0, 2, 2, 0]]
+    corners_v = boxes.box[:, [1, 1, 3, 3]]
+    x = corners_u * frames.along[face, 0, None] + corners_v * frames.up[face, 0, None]
+    y = corners_u * frames.along[face, 1, None] + corners_v * frames.up[face, 1, None]
+    modules = shapely.polygons(np.stack([x, y], axis=2))
+    out = np.full(n_faces, None, dtype=object)
+    if face.size:
+        shapely.multipolygons(modules, indices=face, out=out)
+    return [shapely.MultiPolygon() if m is None else m for m in out]

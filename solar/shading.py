@@ -10,7 +10,8 @@ Shading then needs no shadow casting per hour:
   pixels so lit, :func:`pixel_lit_sums` each pixel's sum of an hourly weight (its beam
   irradiation [Wh m-2]) over its lit hours, and :func:`module_lit_fraction` the hourly
   factor on a face's beam after the bypass-diode and string mismatch of the modules laid
-  on it (:mod:`solar.mismatch`);
+  on it (:mod:`solar.mismatch`); :func:`face_and_pixel_shading` gives the first two, and
+  the pixels' views, from one test of each pixel;
 - the isotropic sky reaches a tilted plane in the share :func:`sky_view` of its
   cosine-weighted view of the sky (a view factor, as Dozier and Frew [1]_ derive it from
   horizon angles), integrated in closed form over the sky above the horizon in each sector;
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -380,6 +382,57 @@ class _Faces(NamedTuple):
     normal: np.ndarray  # unit normal, east, north and up, (n_faces, 3)
 
 
+class _PixelSums(NamedTuple):
+    """What :func:`_face_kernel` adds up per pixel, all empty when only the faces are
+    wanted."""
+
+    weight: np.ndarray  # (n_faces, n_hours) hourly weight of each face's pixels, or (0, 0)
+    month: np.ndarray  # (n_hours,) month of each hour, 1 to 12, int64
+    sums: np.ndarray  # (n_pixels, 13) out: lit sums of the year and of each month
+    sky: np.ndarray  # (n_pixels,) out: π times the pixel's sky view factor
+    band: np.ndarray  # (n_pixels,) out: π times the pixel's band view factor
+
+
+@njit(cache=True)
+def _select_face_samples(
+    sun: _SunSamples,
+    sun_vector: np.ndarray,
+    normal: np.ndarray,
+    pixel: _PixelSums,
+    f: int,
+    selected: _SunSamples,
+    in_front: np.ndarray,
+    sel_weight: np.ndarray,
+    sel_month: np.ndarray,
+) -> int:  # pragma: no cover - numba
+    """Copy into ``selected`` the sun samples in front of face ``f`` (``normal``) or of
+    non-zero weight for it, group by group in their order; flag the first in
+    ``in_front``, give each its weight (0 without weights) and month; return how many."""
+    with_sums = pixel.weight.shape[0] > 0
+    n = 0
+    for k in range(sun.starts.size - 1):
+        selected.starts[k] = n
+        for s in range(sun.starts[k], sun.starts[k + 1]):
+            front = (
+                sun_vector[s, 0] * normal[0]
+                + sun_vector[s, 1] * normal[1]
+                + sun_vector[s, 2] * normal[2]
+            ) > 0.0
+            weight = 0.0
+            if with_sums:
+                weight = pixel.weight[f, sun.hour[s]]
+            if front or weight != 0.0:
+                selected.elevation[n] = sun.elevation[s]
+                selected.fraction[n] = sun.fraction[s]
+                selected.hour[n] = sun.hour[s]
+                in_front[n] = front
+                sel_weight[n] = weight
+                sel_month[n] = pixel.month[sun.hour[s]]
+                n += 1
+    selected.starts[sun.starts.size - 1] = n
+    return n
+
+
 @njit(parallel=True, cache=True)
 def _face_kernel(
     angles: np.ndarray,
@@ -390,46 +443,77 @@ def _face_kernel(
     lit: np.ndarray,
     sky: np.ndarray,
     band_view: np.ndarray,
+    pixel: _PixelSums,
 ) -> None:  # pragma: no cover - numba
-    """Per face: lit fraction per hour, and summed sky and band views of its pixels.
+    """Per face: lit fraction per hour, and summed sky and band views of its pixels; per
+    pixel, when ``pixel.weight`` is not empty, the lit sums and the views.
 
-    ``sun_vector`` holds the unit vector toward each sun sample. Only the samples with the
-    sun in front of the face's plane are tested: behind it the face is unlit whatever the
-    horizon, and on a steep face those hours are most of the shaded ones. Faces are dealt
-    round-robin to the parallel tasks, so that big and small faces mix.
+    ``sun_vector`` holds the unit vector toward each sun sample. The face's lit fraction
+    tests only the samples with the sun in front of its plane: behind it the face is unlit
+    whatever the horizon, and on a steep face those hours are most of the shaded ones.
+    The lit sums test the samples of non-zero weight (see :func:`pixel_lit_sums`). Each
+    pixel is tested once against the union of both. Faces are dealt round-robin to the
+    parallel tasks, so that big and small faces mix.
     """
     n_faces = faces.start.size - 1
     face_pixels = faces.pixels
     n_samples = sun.elevation.size
+    with_sums = pixel.weight.shape[0] > 0
+    # unpacked here: in a parallel loop numba 0.68 drops the writes through a tuple's arrays
+    pixel_sums, pixel_sky, pixel_band = pixel.sums, pixel.sky, pixel.band
     n_tasks = min(n_faces, 256)
     for task in prange(n_tasks):
-        keep = np.empty(n_samples, np.bool_)
         selected = _sample_buffers(sun)
         selected_hour = selected.hour
+        in_front = np.empty(n_samples, np.bool_)
+        sel_weight = np.zeros(n_samples)
+        sel_month = np.zeros(n_samples, np.int64)
         found = np.empty(n_samples, np.int64)
         shaded = np.zeros(lit.shape[1])
+        total = np.zeros(13)
+        sums = np.zeros(13)
         for f in range(task, n_faces, n_tasks):
-            normal = faces.normal[f]
-            for s in range(n_samples):
-                keep[s] = (
-                    sun_vector[s, 0] * normal[0]
-                    + sun_vector[s, 1] * normal[1]
-                    + sun_vector[s, 2] * normal[2]
-                ) > 0.0
-            n_sel = _select_samples(keep, sun, selected)
+            n_sel = _select_face_samples(
+                sun,
+                sun_vector,
+                faces.normal[f],
+                pixel,
+                f,
+                selected,
+                in_front,
+                sel_weight,
+                sel_month,
+            )
+            for m in range(13):
+                total[m] = 0.0
+            for s in range(n_sel):
+                total[0] += sel_weight[s]
+                total[sel_month[s]] += sel_weight[s]
             for j in range(faces.start[f], faces.start[f + 1]):
                 row = angles[face_pixels[j]]
                 count = _shaded_samples(row, selected, found)
+                for m in range(13):
+                    sums[m] = total[m]
                 for c in range(count):
-                    shaded[selected_hour[found[c]]] += 1.0
+                    s = found[c]
+                    if in_front[s]:
+                        shaded[selected_hour[s]] += 1.0
+                    sums[0] -= sel_weight[s]
+                    sums[sel_month[s]] -= sel_weight[s]
                 s_view, b_view = _pixel_views(row, terms, f)
                 sky[f] += s_view
                 band_view[f] += b_view
+                if with_sums:
+                    for m in range(13):
+                        pixel_sums[j, m] = sums[m]
+                    pixel_sky[j] = s_view
+                    pixel_band[j] = b_view
             size = faces.start[f + 1] - faces.start[f]
             for s in range(n_sel):
-                hour = selected_hour[s]
-                lit[f, hour] = 1.0 - shaded[hour] / size
-                shaded[hour] = 0.0
+                if in_front[s]:
+                    hour = selected_hour[s]
+                    lit[f, hour] = 1.0 - shaded[hour] / size
+                    shaded[hour] = 0.0
 
 
 def _unit_vectors(azimuth: np.ndarray, elevation: np.ndarray) -> np.ndarray:
@@ -484,6 +568,102 @@ def face_shading(
     horizon_band_open : numpy.ndarray
         Shape (n_faces,): the mean over the face's pixels of :func:`horizon_band_open`.
     """
+    out = _shade_faces(
+        horizons,
+        face_pixel_index,
+        solar_azimuth,
+        solar_elevation,
+        surface_tilt,
+        surface_azimuth,
+        None,
+        band_deg,
+        hour_mask,
+    )
+    return out.lit_fraction, out.sky_view, out.horizon_band_open
+
+
+@dataclass(frozen=True, eq=False)
+class FacePixelShading:
+    """The shading of faces and of each of their pixels, from one pass over the pixels.
+
+    Attributes
+    ----------
+    lit_fraction, sky_view, horizon_band_open : numpy.ndarray
+        Per face, as :func:`face_shading` returns them.
+    pixel_lit_sums : numpy.ndarray
+        (n_pixels, 13) per pixel, the faces' pixels one after the other, as
+        :func:`pixel_lit_sums` returns them with each pixel's face as its group.
+    pixel_sky_view, pixel_band_open : numpy.ndarray
+        (n_pixels,) per pixel, as :func:`pixel_sky_view` returns them on its face's plane.
+    """
+
+    lit_fraction: np.ndarray
+    sky_view: np.ndarray
+    horizon_band_open: np.ndarray
+    pixel_lit_sums: np.ndarray
+    pixel_sky_view: np.ndarray
+    pixel_band_open: np.ndarray
+
+
+def face_and_pixel_shading(
+    horizons: Horizons,
+    face_pixel_index: Sequence[np.ndarray],
+    solar_azimuth: np.ndarray,
+    solar_elevation: np.ndarray,
+    surface_tilt: np.ndarray,
+    surface_azimuth: np.ndarray,
+    hourly_weight: np.ndarray,
+    month_of_hour: np.ndarray,
+    *,
+    band_deg: float = HORIZON_BAND_DEG,
+    hour_mask: np.ndarray | None = None,
+) -> FacePixelShading:
+    """:func:`face_shading`, :func:`pixel_lit_sums` and :func:`pixel_sky_view` of the
+    faces' pixels at once: each pixel's horizon is tested once against the sun.
+
+    Parameters
+    ----------
+    horizons, face_pixel_index, solar_azimuth, solar_elevation, surface_tilt,
+    surface_azimuth, band_deg, hour_mask
+        As for :func:`face_shading`; ``hour_mask`` limits the faces' lit fractions, not
+        the pixels' lit sums.
+    hourly_weight : numpy.ndarray
+        (n_faces, n_hours) the weight of each face's pixels per hour, as for
+        :func:`pixel_lit_sums` (the faces' open beam and circumsolar irradiance for
+        irradiation maps). [Wh m-2]
+    month_of_hour : numpy.ndarray
+        Month of each hour, 1 to 12, shape (n_hours,).
+
+    Returns
+    -------
+    FacePixelShading
+    """
+    return _shade_faces(
+        horizons,
+        face_pixel_index,
+        solar_azimuth,
+        solar_elevation,
+        surface_tilt,
+        surface_azimuth,
+        (hourly_weight, month_of_hour),
+        band_deg,
+        hour_mask,
+    )
+
+
+def _shade_faces(
+    horizons: Horizons,
+    face_pixel_index: Sequence[np.ndarray],
+    solar_azimuth: np.ndarray,
+    solar_elevation: np.ndarray,
+    surface_tilt: np.ndarray,
+    surface_azimuth: np.ndarray,
+    weighted: tuple[np.ndarray, np.ndarray] | None,
+    band_deg: float,
+    hour_mask: np.ndarray | None,
+) -> FacePixelShading:
+    """:func:`face_and_pixel_shading`, or :func:`face_shading` alone (empty pixel arrays)
+    when ``weighted`` (the hourly weight and the month of each hour) is None."""
     n_faces = len(face_pixel_index)
     sizes = np.array([np.size(ix) for ix in face_pixel_index], dtype=np.int64)
     if n_faces == 0:
@@ -493,26 +673,69 @@ def face_shading(
     face_pixels = np.concatenate([np.asarray(ix, dtype=np.int64) for ix in face_pixel_index])
     if face_pixels.min() < 0 or face_pixels.max() >= horizons.n_pixels:
         raise ValueError(f"pixel indices must lie in [0, {horizons.n_pixels})")
+    n_hours = np.size(solar_azimuth)
     tilt, azimuth = _plane_arrays(surface_tilt, surface_azimuth, n_faces, "faces")
     faces = _Faces(
         start=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
         pixels=face_pixels,
         normal=_unit_vectors(azimuth, 90.0 - tilt),
     )
+    n_pixels = face_pixels.size if weighted is not None else 0
+    pixel = _PixelSums(
+        weight=np.zeros((0, 0), dtype=np.float32),
+        month=np.zeros(n_hours, dtype=np.int64),
+        sums=np.full((n_pixels, 13), np.nan),
+        sky=np.zeros(n_pixels),
+        band=np.zeros(n_pixels),
+    )
+    if weighted is not None:
+        weight, month = _check_weights(weighted[0], weighted[1], n_faces, n_hours)
+        pixel = pixel._replace(weight=weight, month=month)
+        # the sums need every sun-up hour; only the faces' lit fractions take the mask
+        if hour_mask is not None:
+            outside = ~np.asarray(hour_mask, dtype=bool)
+            if outside[np.asarray(solar_elevation) > 0.0].any():
+                raise ValueError("hour_mask must keep every hour with the sun up")
     sun = _sun_samples(solar_azimuth, solar_elevation, horizons.n_sectors, hour_mask)
     sun_vector = _unit_vectors(
         np.asarray(solar_azimuth, dtype=np.float64)[sun.hour],
         np.asarray(solar_elevation, dtype=np.float64)[sun.hour],
     )
     terms = _view_terms(horizons.n_sectors, tilt, azimuth, band_deg)
-    lit = np.zeros((n_faces, np.size(solar_azimuth)), dtype=np.float32)
+    lit = np.zeros((n_faces, n_hours), dtype=np.float32)
     sky = np.zeros(n_faces)
     band_view = np.zeros(n_faces)
-    _face_kernel(horizons.angles, faces, sun, sun_vector, terms, lit, sky, band_view)
+    _face_kernel(horizons.angles, faces, sun, sun_vector, terms, lit, sky, band_view, pixel)
     # clip: with no horizon above any sector's plane edge the ratios round to 1 + 2e-16
     sky_view = np.clip(sky / sizes / terms.open_sky, 0.0, 1.0)
     band_open = np.clip(band_view / sizes / terms.open_band, 0.0, 1.0)
-    return lit, sky_view, band_open
+    pixel_face = np.repeat(np.arange(n_faces), sizes)[:n_pixels]
+    return FacePixelShading(
+        lit,
+        sky_view,
+        band_open,
+        pixel.sums,
+        np.clip(pixel.sky / terms.open_sky[pixel_face], 0.0, 1.0),
+        np.clip(pixel.band / terms.open_band[pixel_face], 0.0, 1.0),
+    )
+
+
+def _check_weights(
+    hourly_weight: np.ndarray, month_of_hour: np.ndarray, n_rows: int, n_hours: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The hourly weights, float32 kept as they are (else float64), and the months, int64,
+    checked against ``n_rows`` rows of ``n_hours`` hours."""
+    weight = np.asarray(hourly_weight)
+    # float32 weights (a block's hourly irradiance) are read as they are and summed in
+    # float64: converting them first would copy 70 kB a face for the same sums.
+    if weight.dtype != np.float32:
+        weight = weight.astype(np.float64, copy=False)
+    if weight.shape != (n_rows, n_hours):
+        raise ValueError(f"hourly_weight has shape {weight.shape}, not ({n_rows}, {n_hours})")
+    month = np.asarray(month_of_hour, dtype=np.int64)
+    if month.shape != (n_hours,) or month.min() < 1 or month.max() > 12:
+        raise ValueError("month_of_hour must hold one month, 1 to 12, per hour")
+    return np.ascontiguousarray(weight), month
 
 
 @njit(parallel=True, cache=True)
@@ -526,33 +749,39 @@ def _module_kernel(
 ) -> None:  # pragma: no cover - numba
     """Per face with modules: the Martinez factor of its strings, hour by hour.
 
-    Each entry (a module's pixel) is tested once against the sun samples in front of the
-    face, as in :func:`_face_kernel`; its shaded hours add its share of the module's
-    points and set the bits of its blocks. At the end of a module its blocks are counted
-    into its string's, at the end of a string the string's factor is taken off the face's
-    1, weighted by the string's share of the modules. Only the hours some shade touched
-    are visited.
+    Each distinct pixel under the face's modules is tested once against the sun samples in
+    front of the face, as in :func:`_face_kernel`, its shaded samples kept in ``found``.
+    Each entry (a module's pixel) then adds its share of the module's points to its
+    pixel's shaded samples and sets the bits of its blocks. At the end of a module its
+    blocks are counted into its string's, at the end of a string the string's factor is
+    taken off the face's 1, weighted by the string's share of the modules. Only the
+    samples some shade touched are visited; the accumulators are indexed by the face's
+    selected samples, each one hour.
     """
     n_faces = strings.string_start.size - 1
     n_samples = sun.elevation.size
-    n_hours = lit.shape[1]
-    n_tasks = min(n_faces, 256)
+    n_tasks = min(n_faces, 64)
     for task in prange(n_tasks):
         keep = np.empty(n_samples, np.bool_)
         selected = _sample_buffers(sun)
         selected_hour = selected.hour
-        found = np.empty(n_samples, np.int64)
-        module_shaded = np.zeros(n_hours)
-        module_bits = np.zeros(n_hours, np.int64)
-        module_hours = np.empty(n_hours, np.int64)
-        string_shaded = np.zeros(n_hours)
-        string_blocks = np.zeros(n_hours, np.int64)
-        string_hours = np.empty(n_hours, np.int64)
+        found = np.empty(16 * n_samples + 1, np.int64)
+        factor = np.empty(n_samples)
+        module_shaded = np.zeros(n_samples)
+        module_bits = np.zeros(n_samples, np.int64)
+        module_touched = np.empty(n_samples, np.int64)
+        string_shaded = np.zeros(n_samples)
+        string_blocks = np.zeros(n_samples, np.int64)
+        string_touched = np.empty(n_samples, np.int64)
         for f in range(task, n_faces, n_tasks):
             first_string, end_string = strings.string_start[f], strings.string_start[f + 1]
             if first_string == end_string:
                 continue
-            face_modules = strings.module_start[end_string] - strings.module_start[first_string]
+            first_module = strings.module_start[first_string]
+            end_module = strings.module_start[end_string]
+            face_modules = end_module - first_module
+            first_entry = strings.entry_start[first_module]
+            end_entry = strings.entry_start[end_module]
             for s in range(n_samples):
                 keep[s] = (
                     sun_vector[s, 0] * normal[f, 0]
@@ -560,48 +789,79 @@ def _module_kernel(
                     + sun_vector[s, 2] * normal[f, 2]
                 ) > 0.0
             n_sel = _select_samples(keep, sun, selected)
-            factor = np.zeros(n_hours)
+            # The distinct pixels in the order of their index; each entry's slot in them.
+            pixels = strings.pixel[first_entry:end_entry]
+            order = np.argsort(pixels)
+            entry_slot = np.empty(pixels.size, np.int64)
+            slot_start = np.empty(pixels.size + 1, np.int64)
+            n_slots = 0
+            used = 0
+            previous = -1
+            for i in order:
+                if pixels[i] != previous:
+                    previous = pixels[i]
+                    if found.size - used < n_sel:
+                        found = _with_room(found, used, 2 * found.size + n_sel)
+                    slot_start[n_slots] = used
+                    used += _shaded_samples(angles[previous], selected, found[used:])
+                    n_slots += 1
+                    slot_start[n_slots] = used
+                entry_slot[i] = n_slots - 1
             for s in range(n_sel):
-                factor[selected_hour[s]] = 1.0
+                factor[s] = 1.0
             for st in range(first_string, end_string):
                 n_touched = 0
                 for m in range(strings.module_start[st], strings.module_start[st + 1]):
                     n_module = 0
                     for e in range(strings.entry_start[m], strings.entry_start[m + 1]):
-                        count = _shaded_samples(angles[strings.pixel[e]], selected, found)
-                        for c in range(count):
-                            h = selected_hour[found[c]]
-                            if module_bits[h] == 0:
-                                module_hours[n_module] = h
+                        slot = entry_slot[e - first_entry]
+                        weight, bits = strings.weight[e], strings.blocks[e]
+                        for c in range(slot_start[slot], slot_start[slot + 1]):
+                            s = found[c]
+                            if module_bits[s] == 0:
+                                module_touched[n_module] = s
                                 n_module += 1
-                            module_shaded[h] += strings.weight[e]
-                            module_bits[h] |= strings.blocks[e]
+                            module_shaded[s] += weight
+                            module_bits[s] |= bits
                     for i in range(n_module):
-                        h = module_hours[i]
-                        if string_blocks[h] == 0:
-                            string_hours[n_touched] = h
+                        s = module_touched[i]
+                        if string_blocks[s] == 0:
+                            string_touched[n_touched] = s
                             n_touched += 1
-                        string_shaded[h] += module_shaded[h]
-                        bits = module_bits[h]
+                        string_shaded[s] += module_shaded[s]
+                        bits = module_bits[s]
                         while bits:
-                            string_blocks[h] += bits & 1
+                            string_blocks[s] += bits & 1
                             bits >>= 1
-                        module_shaded[h] = 0.0
-                        module_bits[h] = 0
+                        module_shaded[s] = 0.0
+                        module_bits[s] = 0
                 n_string = strings.module_start[st + 1] - strings.module_start[st]
                 share = n_string / face_modules
                 total_blocks = BLOCKS_PER_MODULE * n_string
                 for i in range(n_touched):
-                    h = string_hours[i]
+                    s = string_touched[i]
                     # max: the points' shares of a module add up to 1 within rounding
-                    kept = max(0.0, 1.0 - string_shaded[h] / n_string) * (
-                        1.0 - string_blocks[h] / (total_blocks + 1.0)
+                    kept = max(0.0, 1.0 - string_shaded[s] / n_string) * (
+                        1.0 - string_blocks[s] / (total_blocks + 1.0)
                     )
-                    factor[h] -= share * (1.0 - kept)
-                    string_shaded[h] = 0.0
-                    string_blocks[h] = 0
-            for h in range(n_hours):
-                lit[f, h] = max(factor[h], 0.0)
+                    factor[s] -= share * (1.0 - kept)
+                    string_shaded[s] = 0.0
+                    string_blocks[s] = 0
+            lit[f, :] = 0.0
+            for s in range(n_sel):
+                lit[f, selected_hour[s]] = max(factor[s], 0.0)
+
+
+@njit(cache=True)
+def _with_room(values: np.ndarray, used: int, size: int) -> np.ndarray:  # pragma: no cover
+    """A copy of the first ``used`` values of ``values``, with room for ``size``.
+
+    Its own function: inlined in a parallel loop, numba's array analysis takes the sizes
+    of the old and new buffers for equal and asserts so.
+    """
+    out = np.empty(size, values.dtype)
+    out[:used] = values[:used]
+    return out
 
 
 def module_lit_fraction(
@@ -647,9 +907,14 @@ def module_lit_fraction(
         irradiance that reaches the modules.
     """
     n_faces = strings.n_faces
-    lit = np.array(without_modules, dtype=np.float32)
-    if lit.shape != (n_faces, np.size(solar_azimuth)):
-        raise ValueError(f"without_modules has shape {lit.shape}, not (n_faces, n_hours)")
+    if np.shape(without_modules) != (n_faces, np.size(solar_azimuth)):
+        raise ValueError(
+            f"without_modules has shape {np.shape(without_modules)}, not (n_faces, n_hours)"
+        )
+    # The kernel writes every hour of the faces with modules: only the others are copied.
+    lit = np.empty((n_faces, np.size(solar_azimuth)), dtype=np.float32)
+    bare = strings.string_start[1:] == strings.string_start[:-1]
+    lit[bare] = np.asarray(without_modules)[bare]
     if strings.pixel.size and (strings.pixel.min() < 0 or strings.pixel.max() >= horizons.n_pixels):
         raise ValueError(f"module pixels must lie in [0, {horizons.n_pixels})")
     tilt, azimuth = _plane_arrays(surface_tilt, surface_azimuth, n_faces, "faces")

@@ -8,7 +8,7 @@ import pvlib
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from solar.calendar import HOURS_PER_YEAR
+from solar.calendar import HOURS_PER_YEAR, monthly_sums
 from solar.irradiance import (
     PEREZ_COEFFICIENTS,
     PEREZ_MODEL,
@@ -16,6 +16,8 @@ from solar.irradiance import (
     Shading,
     optimal_orientation,
     poa_irradiance,
+    poa_sums,
+    point_irradiation,
 )
 from solar.resources import DEFAULT_WEATHER
 from solar.weather import Weather, read_weather, solar_position
@@ -216,6 +218,46 @@ def test_open_faces_come_with_the_shaded_ones(weather: Weather, solpos: pd.DataF
     assert_allclose(both.open_annual_kwh_m2, open_plane.annual_kwh_m2, rtol=1e-6)
     assert (both.annual_kwh_m2 < both.open_annual_kwh_m2).all()
     assert alone.open_direct is None
+
+
+def test_poa_sums_are_the_hours_summed(weather: Weather, solpos: pd.DataFrame) -> None:
+    # the monthly sums against poa_irradiance's hours, and the same open figures
+    rng = np.random.default_rng(11)
+    tilt, azimuth = zip(*PLANES, strict=True)
+    n = len(PLANES)
+    lit = rng.uniform(0, 1, (n, HOURS_PER_YEAR)) * (rng.random((n, HOURS_PER_YEAR)) < 0.8)
+    shading = Shading(lit, rng.uniform(0.3, 1, n), rng.uniform(0, 1, n))
+    hours = poa_irradiance(weather, solpos, tilt, azimuth, shading=shading, with_open=True)
+    sums = poa_sums(weather, solpos, tilt, azimuth, shading=shading, with_open=True)
+    assert sums.open_direct is not None and hours.open_direct is not None
+    assert_array_equal(sums.open_direct, hours.open_direct)
+    assert_allclose(sums.open_annual_kwh_m2, hours.open_annual_kwh_m2, rtol=1e-12)
+    expected = monthly_sums(hours.poa_global.astype(np.float64)) / 1000.0
+    assert_allclose(sums.monthly_kwh_m2, expected, rtol=1e-12)
+    assert_allclose(sums.annual_kwh_m2, hours.annual_kwh_m2, rtol=1e-12)
+    alone = poa_sums(weather, solpos, tilt, azimuth, shading=shading)
+    assert alone.open_direct is None and alone.open_annual_kwh_m2 is None
+    assert_array_equal(alone.monthly_kwh_m2, sums.monthly_kwh_m2)
+
+
+def test_point_irradiation_adds_the_views_terms() -> None:
+    # each point: its beam, plus its plane's diffuse terms scaled by its own views
+    rng = np.random.default_rng(13)
+    terms = tuple(rng.uniform(0, 300, (3, 13)) for _ in range(3))
+    beam = rng.uniform(0, 900, (50, 13))
+    sky, band, plane = rng.uniform(0, 1, 50), rng.uniform(0, 1, 50), rng.integers(0, 3, 50)
+    out = point_irradiation(beam, sky, band, plane, terms)
+    isotropic, horizon, ground = terms
+    for p in (0, 17, 49):
+        expected = [
+            beam[p, m]
+            + (sky[p] * isotropic[plane[p], m] + band[p] * horizon[plane[p], m])
+            + ground[plane[p], m]
+            for m in range(13)
+        ]
+        assert_allclose(out[p], expected, rtol=1e-15)
+    with pytest.raises(ValueError, match="plane indices"):
+        point_irradiation(beam, sky, band, plane + 3, terms)
 
 
 def test_bad_shapes(weather: Weather, solpos: pd.DataFrame) -> None:

@@ -511,3 +511,47 @@ def test_layout_frame_pandas_free() -> None:
     assert isinstance(layout.n_modules, int)
     assert isinstance(layout.modules, shapely.MultiPolygon)
     assert not isinstance(layout.kwc, pd.Series)
+
+
+def test_the_shipped_diffuse_modifiers_are_pvlibs() -> None:
+    # pvlib's own integration over the same tilts, value for value
+    grid = np.arange(0.0, 90.0 + pv.DIFFUSE_IAM_STEP / 2, pv.DIFFUSE_IAM_STEP)
+    expected = pvlib.iam.marion_diffuse("martin_ruiz", grid, a_r=pv.MARTIN_RUIZ_AR)
+    tilt, sky, horizon, ground = pv._diffuse_modifiers()
+    np.testing.assert_array_equal(tilt, grid)
+    np.testing.assert_array_equal(sky, expected["sky"])
+    np.testing.assert_array_equal(horizon, expected["horizon"])
+    np.testing.assert_array_equal(ground, expected["ground"])
+
+
+def test_the_shipped_diffuse_table_is_what_its_writer_writes(tmp_path: Path) -> None:
+    pv.write_diffuse_modifier_table(tmp_path / "table.csv")
+    assert (tmp_path / "table.csv").read_bytes() == pv.DIFFUSE_IAM_TABLE.read_bytes()
+
+
+def test_monthly_production_sums_the_served_hours(weather: Weather) -> None:
+    # the build's monthly sums against the hours specific_production serves, shaded planes
+    # of every kind: pitched, steep, north, and a flat roof's racked modules
+    rng = np.random.default_rng(12)
+    planes = [(35.0, 180.0), (60.0, 95.0), (20.0, 0.0), pv.module_plane(2.0, None)]
+    tilt, azimuth = (np.array(v) for v in zip(*planes, strict=True))
+    n = len(planes)
+    lit = rng.uniform(0, 1, (n, HOURS_PER_YEAR)) * (rng.random((n, HOURS_PER_YEAR)) < 0.8)
+    shading = Shading(lit.astype(np.float32), rng.uniform(0.3, 1, n), rng.uniform(0, 1, n))
+    solpos = solar_position(weather)
+    kwargs: dict = {"module": MODULE, "albedo": 0.3, "system_losses": 0.12}
+    hours = pv.specific_production(weather, solpos, tilt, azimuth, shading, **kwargs)
+    monthly = pv.monthly_specific_production(weather, solpos, tilt, azimuth, shading, **kwargs)
+    expected = np.stack(
+        [
+            hours[:, pd.DatetimeIndex(weather.data.index).month == m].sum(axis=1, dtype=np.float64)
+            for m in range(1, 13)
+        ],
+        axis=1,
+    )
+    assert_allclose(monthly, expected, rtol=1e-12)
+    assert (monthly[:, 5] > monthly[:, 11]).all()
+    with pytest.raises(ValueError, match="system_losses"):
+        pv.monthly_specific_production(
+            weather, solpos, tilt, azimuth, shading, module=MODULE, system_losses=1.0
+        )

@@ -28,9 +28,10 @@ from solar import build
 from solar.build import raster
 from solar.build.options import BuildOptions
 from solar.cadastre import Cadastre, FaceRecord
-from solar.horizon import horizon_angles
+from solar.horizon import Horizons, horizon_angles
 from solar.resources import DEFAULT_WEATHER
 from solar.shading import (
+    face_and_pixel_shading,
     face_shading,
     horizon_band_open,
     pixel_lit_sums,
@@ -262,6 +263,54 @@ def test_pixel_lit_sums_match_plain_rule() -> None:
     # A shared 1-D weight gives every pixel the same row of weights.
     shared = pixel_lit_sums(horizons, azimuth, elevation, weight[1], month)
     assert_allclose(shared[group == 1], sums[group == 1], rtol=1e-12)
+
+
+def test_face_and_pixel_shading_is_the_three_passes() -> None:
+    # the fused pass against face_shading, pixel_lit_sums and pixel_sky_view, value for value
+    horizons = horizon_angles(random_surface(7, "spikes", (60, 70)), 0.5)
+    rng = np.random.default_rng(7)
+    n_hours = 1200
+    azimuth = rng.uniform(0, 360, n_hours)
+    elevation = rng.uniform(-20, 80, n_hours)
+    month = rng.integers(1, 13, n_hours)
+    faces = [rng.choice(horizons.n_pixels, size, replace=False) for size in (400, 1, 90, 700)]
+    tilt, facing = np.array([0.0, 30.0, 80.0, 45.0]), np.array([180.0, 90.0, 300.0, 10.0])
+    # float32 as a build's open direct irradiance; zeros where a pixel test is skipped
+    weight = (rng.uniform(0, 900, (4, n_hours)) * (rng.random((4, n_hours)) < 0.6)).astype(
+        np.float32
+    )
+    hour_mask = elevation > 0.0
+    fused = face_and_pixel_shading(
+        horizons, faces, azimuth, elevation, tilt, facing, weight, month, hour_mask=hour_mask
+    )
+    lit, sky, band = face_shading(
+        horizons, faces, azimuth, elevation, tilt, facing, hour_mask=hour_mask
+    )
+    assert_array_equal(fused.lit_fraction, lit)
+    assert_array_equal(fused.sky_view, sky)
+    assert_array_equal(fused.horizon_band_open, band)
+    pixels = np.concatenate(faces)
+    pixel_face = np.repeat(np.arange(len(faces)), [f.size for f in faces])
+    own = Horizons(
+        horizons.rows[pixels],
+        horizons.cols[pixels],
+        horizons.angles[pixels],
+        horizons.n_sectors,
+        horizons.shape,
+        horizons.resolution,
+    )
+    sums = pixel_lit_sums(own, azimuth, elevation, weight, month, pixel_group=pixel_face)
+    assert_array_equal(fused.pixel_lit_sums, sums)
+    pixel_sky, pixel_band = pixel_sky_view(own, pixel_face, tilt, facing)
+    assert_array_equal(fused.pixel_sky_view, pixel_sky)
+    assert_array_equal(fused.pixel_band_open, pixel_band)
+    # the sums need every sun-up hour
+    with pytest.raises(ValueError, match="hour_mask"):
+        face_and_pixel_shading(
+            horizons, faces, azimuth, elevation, tilt, facing, weight, month, hour_mask=~hour_mask
+        )
+    with pytest.raises(ValueError, match="hourly_weight"):
+        face_and_pixel_shading(horizons, faces, azimuth, elevation, tilt, facing, weight[:2], month)
 
 
 # --- builds -------------------------------------------------------------------------------

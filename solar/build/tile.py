@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ import shapely
 
 from solar import cadastre, horizon, irradiance, mismatch, profiles, pv, reconcile, roofs, shading
 from solar.cadastre import FaceRecord
-from solar.calendar import MONTH_OF_HOUR, monthly_sums
+from solar.calendar import MONTH_OF_HOUR
 from solar.footprints import Footprint
 from solar.surface import Surface
 
@@ -32,7 +33,7 @@ from .climate import SiteClimate
 from .options import BuildOptions
 
 FACE_BLOCK = 2000
-"""Faces irradiated and placed together: their hourly arrays take about 0.5 MB a face."""
+"""Faces irradiated and placed together: their hourly arrays take about 0.1 MB a face."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,9 +81,8 @@ class _Irradiation:
     ----------
     face_pixels : list of numpy.ndarray
         Each face's pixels, as indices into the tile's horizons.
-    poa : solar.irradiance.PlaneOfArray
-        Hourly irradiance on each face's module plane, shading included, with the open
-        (unshaded) figures.
+    poa : solar.irradiance.PlaneSums
+        Monthly irradiation of each face's module plane, shading included.
     pixels : numpy.ndarray
         The block's pixels, as indices into the tile's horizons.
     pixel_kwh_m2 : numpy.ndarray
@@ -92,20 +92,18 @@ class _Irradiation:
         module plane's, but for a flat roof the horizontal's. [kWh m-2]
     shading : solar.irradiance.Shading
         The faces' area-weighted shading on their module planes, behind ``poa``.
+    open_annual_kwh_m2 : numpy.ndarray
+        (n_faces,) annual irradiation of the module planes with nothing around them.
+        [kWh m-2]
     """
 
     face_pixels: list[np.ndarray]
-    poa: irradiance.PlaneOfArray
+    poa: irradiance.PlaneSums
     pixels: np.ndarray
     pixel_kwh_m2: np.ndarray
     roof_annual_kwh_m2: np.ndarray
     shading: irradiance.Shading
-
-    @property
-    def open_annual_kwh_m2(self) -> np.ndarray:
-        """(n_faces,) annual irradiation of the faces with nothing around them."""
-        assert self.poa.open_annual_kwh_m2 is not None  # asked for with_open
-        return self.poa.open_annual_kwh_m2
+    open_annual_kwh_m2: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -168,14 +166,20 @@ def process_tile(
         ground = reconcile.ground_height(surface)
         checks = reconcile.check_footprints(surface, footprints, ground=ground)
         kept = reconcile.reconciled(footprints, checks)
-        found = reconcile.unclaimed_buildings(
-            surface, kept, core or surface.bounds, neighbours=neighbours, ground=ground
-        )
-        faces = _segment(surface, kept + found, options)
+        # The buildings with no footprint (reconcile.unclaimed_buildings) are looked for
+        # while the others' roofs are segmented, on the time the segmentation's serial
+        # steps leave; their GDAL calls stay on this thread. segment_roofs gives each
+        # building the same faces, alone or with others.
+        claimed = reconcile.claimed_cells(surface, kept, neighbours)
+        with ThreadPoolExecutor(1) as pool:
+            regions = pool.submit(reconcile.unclaimed_regions, surface, claimed, ground=ground)
+            faces = _segment(surface, kept, options)
+            found = reconcile.traced_buildings(surface, regions.result(), core or surface.bounds)
         if found:
-            found = reconcile.planar_enough(found, faces)
-            kept_ids = {f.building_id for f in kept} | {f.building_id for f in found}
-            faces = [f for f in faces if f.building_id in kept_ids]
+            found_faces = _segment(surface, found, options)
+            found = reconcile.planar_enough(found, found_faces)
+            found_ids = {f.building_id for f in found}
+            faces += [f for f in found_faces if f.building_id in found_ids]
         checks += [reconcile.FootprintCheck(f.building_id, "lidar_only") for f in found]
     if not faces:
         return _empty_result(checks, found, seconds, surface.filled_cells)
@@ -201,7 +205,7 @@ def process_tile(
             )
             records += block_records
             blobs += block_blobs
-        # Free this block's hourly irradiance (280 MB for 2,000 faces) before the next one.
+        # Free this block's hourly shading and pixel sums (90 MB for 2,000 faces) first.
         del light
     x, y = _pixel_centres(surface, horizons.rows, horizons.cols)
     return TileResult(
@@ -251,9 +255,9 @@ def _shade(
     surface: Surface, faces: Sequence[roofs.RoofFace], options: BuildOptions
 ) -> horizon.Horizons:
     """Stage 2: the horizon of every roof pixel, everything in the window casting."""
+    rows, cols = _face_pixels(faces)
     roof_mask = np.zeros(surface.shape, dtype=bool)
-    for face in faces:
-        roof_mask[face.rows, face.cols] = True
+    roof_mask[rows, cols] = True
     return horizon.horizon_angles(
         _plane_surface(surface, faces),
         surface.resolution,
@@ -270,40 +274,45 @@ def _irradiate(
     climate: SiteClimate,
     options: BuildOptions,
 ) -> _Irradiation:
-    """Stage 3: hourly irradiance of each face's module plane, and of each of its pixels.
+    """Stage 3: irradiation of each face's module plane, and of each of its pixels.
 
     Flat roofs carry racked modules (:func:`solar.pv.module_plane`): every figure of a face
     is for its module plane.
     """
     tilts, azimuths = _module_planes(block)
     face_pixels = [pixel_index[f.rows, f.cols] for f in block]
-    shading_ = _face_shading(face_pixels, tilts, azimuths, horizons, climate)
-    poa = irradiance.poa_irradiance(
-        climate.weather,
-        climate.solpos,
+    # The open direct light weighs the pixels' sunlit hours; it needs no shading.
+    open_sky = irradiance.poa_sums(
+        climate.weather, climate.solpos, tilts, azimuths, albedo=options.albedo, with_open=True
+    )
+    assert open_sky.open_direct is not None and open_sky.open_annual_kwh_m2 is not None
+    shaded = shading.face_and_pixel_shading(
+        horizons,
+        face_pixels,
+        climate.sun_azimuth,
+        climate.sun_elevation,
         tilts,
         azimuths,
-        shading=shading_,
-        albedo=options.albedo,
-        with_open=True,
+        open_sky.open_direct,
+        MONTH_OF_HOUR + 1,
+        hour_mask=_shaded_hours(climate),
     )
-    assert poa.open_direct is not None  # asked for with_open
-    pixels = np.concatenate(face_pixels)
-    # The block's own pixels only: the kernels then neither allocate nor skip the tile's.
+    shading_ = irradiance.Shading(shaded.lit_fraction, shaded.sky_view, shaded.horizon_band_open)
+    poa = irradiance.poa_sums(
+        climate.weather, climate.solpos, tilts, azimuths, shading=shading_, albedo=options.albedo
+    )
     pixel_face = np.repeat(np.arange(len(block)), [p.size for p in face_pixels])
-    block_horizons = horizon.Horizons(
-        horizons.rows[pixels],
-        horizons.cols[pixels],
-        horizons.angles[pixels],
-        horizons.n_sectors,
-        horizons.shape,
-        horizons.resolution,
-    )
-    pixel_kwh = _pixel_irradiation(
-        block_horizons, pixel_face, tilts, azimuths, poa.open_direct, climate, options
-    )
+    pixel_kwh = _pixel_irradiation(shaded, pixel_face, tilts, climate, options)
     roof_annual = _roof_annual(block, face_pixels, poa.annual_kwh_m2, horizons, climate, options)
-    return _Irradiation(face_pixels, poa, pixels, pixel_kwh, roof_annual, shading_)
+    return _Irradiation(
+        face_pixels,
+        poa,
+        np.concatenate(face_pixels),
+        pixel_kwh,
+        roof_annual,
+        shading_,
+        open_sky.open_annual_kwh_m2,
+    )
 
 
 def _module_planes(block: Sequence[roofs.RoofFace]) -> tuple[np.ndarray, np.ndarray]:
@@ -332,13 +341,8 @@ def _roof_annual(
         return annual
     level, south = np.zeros(flat.size), np.full(flat.size, 180.0)
     roof_shading = _face_shading([face_pixels[k] for k in flat], level, south, horizons, climate)
-    roof = irradiance.poa_irradiance(
-        climate.weather,
-        climate.solpos,
-        level,
-        south,
-        shading=roof_shading,
-        albedo=options.albedo,
+    roof = irradiance.poa_sums(
+        climate.weather, climate.solpos, level, south, shading=roof_shading, albedo=options.albedo
     )
     annual[flat] = roof.annual_kwh_m2
     return annual
@@ -378,20 +382,82 @@ def _place(
     climate: SiteClimate,
     options: BuildOptions,
 ) -> list[_Placement]:
-    """Stage 4: the modules laid on each face of the block, away from its darkest pixels."""
-    pixel_annual = light.pixel_kwh_m2[:, 0]
-    starts = np.cumsum([0, *(p.size for p in light.face_pixels)])
-    return [
-        _place_modules(
-            face,
-            surface,
-            pixel_annual[starts[i] : starts[i + 1]],
-            float(light.open_annual_kwh_m2[i]),
-            climate,
-            options,
+    """Stage 4: the modules laid on each face of the block, away from its darkest pixels.
+
+    Pixels that receive less than ``options.shade_threshold`` of the face's unshaded
+    irradiation are cut out of the usable polygon: a module there would drag its string
+    down. A face steeper than ``options.max_tilt`` or with less usable sloped area than
+    ``options.min_usable_area`` hosts nothing. The block's faces are laid out together
+    (:func:`solar.pv.layout_faces`).
+    """
+    if not block:
+        return []
+    tilt = np.array([face.surface_tilt for face in block], dtype=np.float64)
+    azimuth = np.array(
+        [np.nan if f.surface_azimuth is None else f.surface_azimuth for f in block],
+        dtype=np.float64,
+    )
+    steep = tilt > options.max_tilt
+    pixel_face = np.repeat(np.arange(len(block)), [p.size for p in light.face_pixels])
+    threshold = options.shade_threshold * light.open_annual_kwh_m2[pixel_face]
+    dark = np.flatnonzero((light.pixel_kwh_m2[:, 0] < threshold) & ~steep[pixel_face])
+    rows = np.concatenate([face.rows for face in block])[dark]
+    cols = np.concatenate([face.cols for face in block])[dark]
+    usable = _without_pixels(
+        np.array([face.usable_polygon for face in block], dtype=object),
+        pixel_face[dark],
+        *_pixel_centres(surface, rows, cols),
+        surface.resolution,
+    )
+    usable_area = shapely.area(usable) / np.cos(np.radians(tilt))
+    laid = ~steep & ~(usable_area < options.min_usable_area)
+    layouts = iter(
+        pv.layout_faces(
+            usable[laid],
+            climate.module,
+            tilt[laid],
+            azimuth[laid],
+            latitude=climate.weather.latitude,
         )
-        for i, face in enumerate(block)
-    ]
+    )
+    placements = []
+    for i in range(len(block)):
+        if steep[i]:
+            placements.append(_Placement(0.0, 0, 0.0))
+        elif not laid[i]:
+            placements.append(_Placement(0.0, 0, float(usable_area[i])))
+        else:
+            layout = next(layouts)
+            placements.append(
+                _Placement(
+                    float(layout.kwc),
+                    int(layout.n_modules),
+                    float(usable_area[i]),
+                    layout.modules,
+                    layout.orientation,
+                )
+            )
+    return placements
+
+
+def _without_pixels(
+    outlines: np.ndarray, pixel_face: np.ndarray, x: np.ndarray, y: np.ndarray, size: float
+) -> np.ndarray:
+    """The outlines with pixels cut out: the squares of side ``size`` centred on ``(x, y)``
+    [m], each taken out of outline ``pixel_face`` (sorted)."""
+    if pixel_face.size == 0:
+        return outlines
+    half = size / 2
+    squares = shapely.box(x - half, y - half, x + half, y + half)
+    faces, first, counts = np.unique(pixel_face, return_index=True, return_counts=True)
+    # One row of squares per outline, padded with None, which union_all skips: one call
+    # unites each outline's squares.
+    rows = np.full((faces.size, int(counts.max())), None, dtype=object)
+    row = np.repeat(np.arange(faces.size), counts)
+    rows[row, np.arange(pixel_face.size) - first[row]] = squares
+    cut = outlines.copy()
+    cut[faces] = shapely.difference(outlines[faces], shapely.union_all(rows, axis=1))
+    return cut
 
 
 def _module_shading(
@@ -442,9 +508,10 @@ def _rows(
     """Stage 5: the production of the placed modules, as face records and packed profiles.
 
     The production is a function of the weather, the module plane, ``production_shading``
-    (:func:`_module_shading`), the module and the losses alone
-    (:func:`solar.pv.specific_production`); the irradiation figures are the faces' own,
-    area-weighted.
+    (:func:`_module_shading`), the module and the losses alone: the months
+    (:func:`solar.pv.monthly_specific_production`) of the hours that
+    :func:`solar.pv.specific_production` serves from the packed ``production_shading``.
+    The irradiation figures are the faces' own, area-weighted.
 
     Returns
     -------
@@ -454,7 +521,7 @@ def _rows(
         Each face's ``production_shading``, packed (:func:`solar.profiles.encode_light`).
     """
     tilts, azimuths = _module_planes(block)
-    specific = pv.specific_production(
+    monthly_specific = pv.monthly_specific_production(
         climate.weather,
         climate.solpos,
         tilts,
@@ -464,16 +531,21 @@ def _rows(
         albedo=options.albedo,
         system_losses=options.system_losses,
     )
-    monthly_specific = monthly_sums(specific)
-    annual_shaded = light.poa.annual_kwh_m2
-    monthly_kwh_m2 = light.poa.monthly_kwh_m2
+    # Python floats up front: the loop then rounds them without a numpy scalar each.
+    specific = monthly_specific.sum(axis=1).tolist()
+    monthly_specific_list = monthly_specific.tolist()
+    annual_shaded = light.poa.annual_kwh_m2.tolist()
+    monthly_kwh_m2 = light.poa.monthly_kwh_m2.tolist()
+    roof_annuals = light.roof_annual_kwh_m2.tolist()
+    open_annuals = light.open_annual_kwh_m2.tolist()
+    module_tilts, module_azimuths = tilts.tolist(), azimuths.tolist()
     records = []
     for i, (face, placed) in enumerate(zip(block, placements, strict=True)):
-        annual = float(annual_shaded[i])
-        roof_annual = float(light.roof_annual_kwh_m2[i])
-        module_tilt, module_azimuth = pv.module_plane(face.surface_tilt, face.surface_azimuth)
-        annual_open = float(light.open_annual_kwh_m2[i])
-        specific_yield = float(specific[i].sum())
+        annual = annual_shaded[i]
+        roof_annual = roof_annuals[i]
+        annual_open = open_annuals[i]
+        specific_yield = specific[i]
+        kwc = placed.kwc
         records.append(
             FaceRecord(
                 building_id=face.building_id,
@@ -490,21 +562,19 @@ def _rows(
                 if annual_open > 0
                 else 0.0,
                 panels=placed.panels,
-                kwc=round(placed.kwc, 3),
-                production_kwh_yr=round(specific_yield * placed.kwc, 1),
+                kwc=round(kwc, 3),
+                production_kwh_yr=round(specific_yield * kwc, 1),
                 specific_yield_kwh_kwc=round(specific_yield, 1),
                 # rated on the roof's own plane, see solar.pv.suitability
                 suitability=pv.suitability(roof_annual / climate.optimum_kwh_m2)
                 if placed.panels
                 else "unsuitable",
                 geometry=face.polygon,
-                production_monthly_kwh=tuple(
-                    round(float(m) * placed.kwc, 2) for m in monthly_specific[i]
-                ),
-                irradiation_monthly_kwh_m2=tuple(round(float(m), 2) for m in monthly_kwh_m2[i]),
+                production_monthly_kwh=tuple(round(m * kwc, 2) for m in monthly_specific_list[i]),
+                irradiation_monthly_kwh_m2=tuple(round(m, 2) for m in monthly_kwh_m2[i]),
                 part_id=face.part_id,
-                module_tilt_deg=round(module_tilt, 2),
-                module_azimuth_deg=round(module_azimuth, 2),
+                module_tilt_deg=round(module_tilts[i], 2),
+                module_azimuth_deg=round(module_azimuths[i], 2),
                 roof_irradiation_kwh_m2_yr=round(roof_annual, 1),
             )
         )
@@ -519,11 +589,20 @@ def _plane_surface(surface: Surface, faces: Sequence[roofs.RoofFace]) -> np.ndar
     Obstacle pixels keep their measured height and still cast shade.
     """
     elevation = surface.elevation.copy()
-    for face in faces:
-        x, y = _pixel_centres(surface, face.rows, face.cols)
-        a, b, c = face.plane
-        elevation[face.rows, face.cols] = a * x + b * y + c
+    rows, cols = _face_pixels(faces)
+    x, y = _pixel_centres(surface, rows, cols)
+    sizes = [face.rows.size for face in faces]
+    a, b, c = np.repeat(np.array([face.plane for face in faces]).reshape(-1, 3), sizes, axis=0).T
+    elevation[rows, cols] = a * x + b * y + c
     return elevation
+
+
+def _face_pixels(faces: Sequence[roofs.RoofFace]) -> tuple[np.ndarray, np.ndarray]:
+    """The grid rows and columns of every face's pixels, face after face."""
+    empty = np.zeros(0, np.int32)
+    rows = np.concatenate([empty, *(face.rows for face in faces)])
+    cols = np.concatenate([empty, *(face.cols for face in faces)])
+    return rows, cols
 
 
 def _pixel_centres(
@@ -537,11 +616,9 @@ def _pixel_centres(
 
 
 def _pixel_irradiation(
-    horizons: horizon.Horizons,
+    shaded: shading.FacePixelShading,
     pixel_face: np.ndarray,
     surface_tilt: np.ndarray,
-    surface_azimuth: np.ndarray,
-    open_direct: np.ndarray,
     climate: SiteClimate,
     options: BuildOptions,
 ) -> np.ndarray:
@@ -553,75 +630,25 @@ def _pixel_irradiation(
 
     Parameters
     ----------
-    horizons : solar.horizon.Horizons
-        The horizons of the block's pixels.
+    shaded : solar.shading.FacePixelShading
+        The block's faces and pixels, the pixels' lit sums weighted by their face's open
+        direct irradiance. [Wh m-2]
     pixel_face : numpy.ndarray
-        For every stored pixel of ``horizons``, its face (index into ``surface_tilt``).
+        For every pixel of ``shaded``, its face (index into ``surface_tilt``).
 
     Returns
     -------
     numpy.ndarray
-        (horizons.n_pixels, 13): the year, then the 12 months.
+        (n_pixels, 13): the year, then the 12 months.
     """
-    beam = shading.pixel_lit_sums(
-        horizons,
-        climate.sun_azimuth,
-        climate.sun_elevation,
-        open_direct,
-        MONTH_OF_HOUR + 1,
-        pixel_group=pixel_face,
-    )
-    sky_view, band_open = shading.pixel_sky_view(
-        horizons, pixel_face, surface_tilt, surface_azimuth
-    )
-    isotropic, horizon_band, ground = irradiance.diffuse_terms(
-        climate.weather, climate.solpos, surface_tilt, albedo=options.albedo
-    )
-    diffuse = (
-        sky_view[:, None] * isotropic[pixel_face]
-        + band_open[:, None] * horizon_band[pixel_face]
-        + ground[pixel_face]
-    )
-    return beam / 1000.0 + diffuse
-
-
-def _place_modules(
-    face: roofs.RoofFace,
-    surface: Surface,
-    pixel_annual_kwh_m2: np.ndarray,
-    face_unshaded_kwh_m2: float,
-    climate: SiteClimate,
-    options: BuildOptions,
-) -> _Placement:
-    """Lay modules on the face's usable part, away from its darkest pixels.
-
-    Pixels that receive less than ``options.shade_threshold`` of the face's unshaded
-    irradiation are cut out of the usable polygon: a module there would drag its string
-    down. A face steeper than ``options.max_tilt`` or with less usable sloped area than
-    ``options.min_usable_area`` hosts nothing.
-    """
-    if face.surface_tilt > options.max_tilt:
-        return _Placement(0.0, 0, 0.0)
-    usable = face.usable_polygon
-    dark = pixel_annual_kwh_m2 < options.shade_threshold * face_unshaded_kwh_m2
-    if dark.any():
-        x, y = _pixel_centres(surface, face.rows[dark], face.cols[dark])
-        half = surface.resolution / 2
-        usable = shapely.difference(
-            usable, shapely.union_all(shapely.box(x - half, y - half, x + half, y + half))
-        )
-    usable_area = float(shapely.area(usable)) / np.cos(np.radians(face.surface_tilt))
-    if usable_area < options.min_usable_area:
-        return _Placement(0.0, 0, usable_area)
-    layout = pv.layout_modules(
-        usable,
-        climate.module,
-        face.surface_tilt,
-        face.surface_azimuth,
-        latitude=climate.weather.latitude,
-    )
-    return _Placement(
-        float(layout.kwc), int(layout.n_modules), usable_area, layout.modules, layout.orientation
+    return irradiance.point_irradiation(
+        shaded.pixel_lit_sums / 1000.0,
+        shaded.pixel_sky_view,
+        shaded.pixel_band_open,
+        pixel_face,
+        irradiance.diffuse_terms(
+            climate.weather, climate.solpos, surface_tilt, albedo=options.albedo
+        ),
     )
 
 

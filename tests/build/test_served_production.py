@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,23 +30,35 @@ TOLERANCE = 0.005
 def _build_and_serve(
     surface: Surface, footprints: Sequence[Footprint], out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[list[FaceRecord], np.ndarray, dict[str, np.ndarray]]:
-    """The faces a build writes, its full-precision hours per kWc, and the served ones."""
+    """The faces a build writes, its full-precision hours per kWc, and the served ones.
+
+    The build sums the hours into months as it computes them
+    (:func:`solar.pv.monthly_specific_production`); its full-precision hours are
+    :func:`solar.pv.specific_production` of the shading its stage 5 was given.
+    """
     built_hours: list[np.ndarray] = []
     records: list[FaceRecord] = []
-    specific_production, rows = pv.specific_production, tile._rows
+    rows = tile._rows
 
-    def keep_hours(*args: object, **kwargs: object) -> np.ndarray:
-        hours = specific_production(*args, **kwargs)  # type: ignore[arg-type]
+    def keep_records(*args: Any, **kwargs: Any) -> tuple[list[FaceRecord], list[bytes]]:
+        block, _, _, production_shading, climate, options = args
+        tilts, azimuths = tile._module_planes(block)
+        hours = pv.specific_production(
+            climate.weather,
+            climate.solpos,
+            tilts,
+            azimuths,
+            production_shading,
+            module=climate.module,
+            albedo=options.albedo,
+            system_losses=options.system_losses,
+        )
         built_hours.append(np.asarray(hours, dtype=np.float64))
-        return hours
-
-    def keep_records(*args: object, **kwargs: object) -> tuple[list[FaceRecord], list[bytes]]:
-        out_rows = rows(*args, **kwargs)  # type: ignore[arg-type]
+        out_rows = rows(*args, **kwargs)
         records.extend(out_rows[0])
         return out_rows
 
     with monkeypatch.context() as patch:
-        patch.setattr(pv, "specific_production", keep_hours)
         patch.setattr(tile, "_rows", keep_records)
         summary = build.build_from_surface(
             build.Territory(surface, list(footprints), communes=None), out=out

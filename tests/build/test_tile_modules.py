@@ -364,3 +364,47 @@ def test_without_shade_the_modules_produce_as_the_face(open_gable: Staged) -> No
         area = annual_yield(open_gable, face, open_gable.light.shading.lit_fraction[face])
         modules = annual_yield(open_gable, face, open_gable.production_shading.lit_fraction[face])
         assert modules == pytest.approx(area, rel=1e-6)
+
+
+def test_dark_pixels_are_cut_out_of_each_face_alone() -> None:
+    # Squares cut out of several outlines at once, each outline's own, as one outline at a
+    # time would have them: its squares united, then taken out.
+    rng = np.random.default_rng(2)
+    outlines = np.array([shapely.box(10.0 * k, 0.0, 10.0 * k + 8.0, 6.0) for k in range(5)])
+    counts = [3, 0, 1, 12, 5]
+    pixel_face = np.repeat(np.arange(5), counts)
+    x = 10.0 * pixel_face + rng.uniform(0.0, 8.0, pixel_face.size)
+    y = rng.uniform(0.0, 6.0, pixel_face.size)
+    cut = tile._without_pixels(outlines, pixel_face, x, y, 0.5)
+    for k, outline in enumerate(outlines):
+        mine = pixel_face == k
+        squares = shapely.box(x[mine] - 0.25, y[mine] - 0.25, x[mine] + 0.25, y[mine] + 0.25)
+        alone = shapely.difference(outline, shapely.union_all(squares)) if mine.any() else outline
+        assert shapely.equals_exact(cut[k], alone, tolerance=0.0)
+        assert shapely.area(cut[k]) < shapely.area(outline) if mine.any() else cut[k] is outline
+
+
+def test_many_shaded_pixels_under_the_modules_of_a_face() -> None:
+    # 16 modules 0.5 m × 1 m in 2 rows of 8 over the grid's south half, 2 strings of 8,
+    # under 200 hours of sun: the pixels of the 3 southern rows (y in [0, 1.5]) in shade.
+    # The first row's modules are wholly shaded: kept 0. The second row's have their
+    # bottom half shaded, across all 3 blocks of each: kept (1 - 1/2)(1 - 24/25).
+    shaded = np.zeros((8, 8), dtype=bool)
+    shaded[-3:, :] = True
+    horizons, index = _grid_horizons(shaded)
+    modules = [_module(0.5 * (i % 8), 1.0 * (i // 8), 0.5, 1.0) for i in range(16)]
+    strings = mismatch.module_strings(
+        [shapely.MultiPolygon(modules)], ["portrait"], [np.arange(64)], index, _GRID
+    )
+    hours = 200
+    lit = shading.module_lit_fraction(
+        horizons,
+        strings,
+        np.linspace(100.0, 260.0, hours),
+        np.linspace(5.0, 60.0, hours),
+        [0.0],
+        [180.0],
+        np.ones((1, hours)),
+    )
+    second_row = (1 - 1 / 2) * (1 - 24 / 25)
+    assert_allclose(lit[0], 0.5 * 0.0 + 0.5 * second_row, rtol=1e-6)
