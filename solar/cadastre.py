@@ -574,13 +574,24 @@ def _unpack_monthly(blob: bytes | None) -> tuple[tuple[float, ...], tuple[float,
     return tuple(irradiation.tolist()), tuple(production.tolist())
 
 
-def _geometry_from_gpkg(blob: bytes) -> shapely.Geometry:
-    """Decode a GeoPackage geometry blob (GPKG header, then WKB)."""
+#: A face's packed monthly figures (:func:`_pack_monthly`), as one numpy record.
+_MONTHS_DTYPE = np.dtype([("irradiation", "<u2", 12), ("production", "<i4", 12)])
+#: The packed months of a face that has none: zeros.
+_NO_MONTHS = bytes(_MONTHS_DTYPE.itemsize)
+
+
+def _wkb_of_gpkg(blob: bytes) -> bytes:
+    """The WKB of a GeoPackage geometry blob (GPKG header, then WKB)."""
     if blob[:2] != b"GP":
         raise ValueError("not a GeoPackage geometry blob")
     flags = blob[3]
     envelope_bytes = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[(flags >> 1) & 0b111]
-    return shapely.from_wkb(blob[8 + envelope_bytes :])
+    return blob[8 + envelope_bytes :]
+
+
+def _geometry_from_gpkg(blob: bytes) -> shapely.Geometry:
+    """Decode a GeoPackage geometry blob (GPKG header, then WKB)."""
+    return shapely.from_wkb(_wkb_of_gpkg(blob))
 
 
 def _building_record(row: sqlite3.Row) -> BuildingRecord:
@@ -591,6 +602,7 @@ def _building_record(row: sqlite3.Row) -> BuildingRecord:
 
 def _face_record(
     row: sqlite3.Row,
+    geometry: shapely.Geometry | None = None,
     production_monthly_kwh: tuple[float, ...] = (),
     irradiation_monthly_kwh_m2: tuple[float, ...] = (),
 ) -> FaceRecord:
@@ -598,7 +610,7 @@ def _face_record(
     values["is_flat"] = bool(values["is_flat"])  # SQLite keeps booleans as integers
     return FaceRecord(
         **values,
-        geometry=_geometry_from_gpkg(row["geom"]),
+        geometry=_geometry_from_gpkg(row["geom"]) if geometry is None else geometry,
         production_monthly_kwh=production_monthly_kwh,
         irradiation_monthly_kwh_m2=irradiation_monthly_kwh_m2,
     )
@@ -816,28 +828,30 @@ class Cadastre:
 
     def faces(self, building_id: str) -> list[FaceRecord]:
         """The building's roof faces, each with its monthly production and irradiation."""
+        # one query, and the geometries and months of all faces decoded at once: a
+        # resident's request reads one building, and these are most of its reading
         rows = self._rows(
-            "SELECT * FROM roof_faces WHERE building_id = ? ORDER BY face_id", (building_id,)
+            "SELECT f.*, s.monthly FROM roof_faces f LEFT JOIN face_series s ON s.fid = f.fid"
+            " WHERE f.building_id = ? ORDER BY f.face_id",
+            (building_id,),
         )
         if not rows:
             return []
-        fids = [r["fid"] for r in rows]
-        packed: dict[int, bytes | None] = {
-            r["fid"]: r["monthly"]
-            for r in self._rows(
-                f"SELECT fid, monthly FROM face_series WHERE fid IN ({','.join('?' * len(fids))})",
-                fids,
+        geometries = shapely.from_wkb([_wkb_of_gpkg(r["geom"]) for r in rows])
+        months = np.frombuffer(
+            b"".join(r["monthly"] or _NO_MONTHS for r in rows), dtype=_MONTHS_DTYPE
+        )
+        irradiation = (months["irradiation"] / MONTHLY_SCALE).tolist()
+        production = (months["production"] / MONTHLY_SCALE).tolist()
+        return [
+            _face_record(
+                r,
+                geometry=geometry,
+                production_monthly_kwh=tuple(production[k]),
+                irradiation_monthly_kwh_m2=tuple(irradiation[k]),
             )
-        }
-        records = []
-        for r in rows:
-            irradiation, production = _unpack_monthly(packed.get(r["fid"]))
-            records.append(
-                _face_record(
-                    r, production_monthly_kwh=production, irradiation_monthly_kwh_m2=irradiation
-                )
-            )
-        return records
+            for k, (r, geometry) in enumerate(zip(rows, geometries.tolist(), strict=True))
+        ]
 
     def building_at(self, x: float, y: float) -> BuildingRecord | None:
         """The building whose footprint contains the point (x, y) in the cadastre CRS."""

@@ -73,9 +73,9 @@ def test_every_document_is_the_models_document(cadastre_path: Path) -> None:
     cadastre.close()
 
 
-def test_invalid_outlines_are_repaired_as_before() -> None:
-    """A bow tie, a self-touching ring and a sound square: the same GeoJSON as the
-    dictionary path."""
+def test_invalid_outlines_come_out_valid() -> None:
+    """A bow tie, a self-touching ring and a sound square: valid, with the area of the
+    dictionary path's repair; the same GeoJSON where the rounded outline is invalid."""
     projector = Projector("EPSG:2154")
     x0, y0 = 687_200.0, 7_037_800.0
     geometries = [
@@ -85,7 +85,36 @@ def test_invalid_outlines_are_repaired_as_before() -> None:
     ]
     texts = geojson_texts(projector, geometries)
     expected = json.loads(json.dumps(views.valid_geojson(projector, geometries)))
-    assert [json.loads(t) for t in texts] == expected
+    for text, reference, source in zip(texts, expected, geometries, strict=True):
+        written = shapely.from_geojson(text)
+        assert written.is_valid, shapely.is_valid_reason(written)
+        assert all(part.exterior.is_ccw for part in getattr(written, "geoms", [written]))
+        assert written.area == pytest.approx(shapely.geometry.shape(reference).area, rel=1e-6)
+        rounded = shapely.transform(
+            source, lambda xy: np.column_stack(projector.points_to_wgs84(xy[:, 0], xy[:, 1]))
+        )
+        if not rounded.is_valid:
+            assert json.loads(text) == reference
+    # the bow tie stays folded once rounded: it takes the dictionary path's repair
+    assert json.loads(texts[0]) == expected[0]
+
+
+def test_an_outline_folded_by_rounding_is_repaired() -> None:
+    """A valid outline whose spike comes within 3 mm of its edge folds once rounded to
+    the 7th decimal of a degree (about 1 cm): it comes out valid, repaired as the
+    dictionary path repairs it."""
+    projector = Projector("EPSG:2154")
+    x0, y0 = 687_200.0, 7_037_800.0
+    spiked = shapely.Polygon(
+        [(x0, y0), (x0 + 6, y0), (x0 + 6, y0 + 6), (x0 + 3.0045, y0 + 0.003), (x0 + 2.5045, y0 + 6)]
+    )
+    rounded = shapely.transform(
+        spiked, lambda xy: np.column_stack(projector.points_to_wgs84(xy[:, 0], xy[:, 1]))
+    )
+    assert spiked.is_valid and not rounded.is_valid
+    (text,) = geojson_texts(projector, [spiked])
+    assert shapely.from_geojson(text).is_valid
+    assert json.loads(text) == json.loads(json.dumps(views.valid_geojson(projector, [spiked])))[0]
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
