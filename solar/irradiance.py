@@ -694,14 +694,14 @@ def optimal_orientation(weather: Weather, solpos: pd.DataFrame) -> tuple[float, 
         Annual irradiation on that plane, albedo 0.2. [kWh m-2 yr-1]
     """
     tilt, azimuth = np.meshgrid(np.arange(0.0, 91.0, 5.0), np.arange(0.0, 360.0, 5.0))
-    coarse = poa_irradiance(weather, solpos, tilt.ravel(), azimuth.ravel()).annual_kwh_m2
+    coarse = poa_sums(weather, solpos, tilt.ravel(), azimuth.ravel()).annual_kwh_m2
     best = int(np.argmax(coarse))
     t0, a0 = float(tilt.ravel()[best]), float(azimuth.ravel()[best])
     tilt, azimuth = np.meshgrid(
         np.clip(np.arange(t0 - 5.0, t0 + 5.5, 1.0), 0.0, 90.0),
         np.arange(a0 - 10.0, a0 + 10.5, 1.0) % 360.0,
     )
-    fine = poa_irradiance(weather, solpos, tilt.ravel(), azimuth.ravel()).annual_kwh_m2
+    fine = poa_sums(weather, solpos, tilt.ravel(), azimuth.ravel()).annual_kwh_m2
     best = int(np.argmax(fine))
     return float(tilt.ravel()[best]), float(azimuth.ravel()[best]), float(fine[best])
 

@@ -40,7 +40,7 @@ from .inputs import (
 from .options import BuildOptions, Execution, Progress
 from .raster import write_irradiation_raster
 from .run import TileStore, needed_bytes, run_tiles
-from .tile import TileResult
+from .tile import TileResult, paused_collection
 from .tiles import plan_tiles
 
 
@@ -140,6 +140,7 @@ def build_cadastre(
     )
 
 
+@paused_collection()
 def build_from_surface(
     territory: Territory,
     *,

@@ -13,6 +13,7 @@ the modules laid on it, each from the pixels under it, with their bypass diodes 
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -131,6 +132,26 @@ class _Placement:
     orientation: str = "portrait"
 
 
+@contextmanager
+def paused_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector in the ``with`` body (or the decorated call).
+
+    A tile creates tens of thousands of geometries and records while the build holds
+    hundreds of thousands: each collection of the oldest generation then walks them all,
+    again and again, for nothing, since what a build drops is freed by reference
+    counting. On the dense 1 km² district the collections took 1.5 to 2 s of a 13 s build.
+    The previous state comes back at the end, so that nested calls keep it paused.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@paused_collection()
 def process_tile(
     surface: Surface,
     footprints: Sequence[Footprint],

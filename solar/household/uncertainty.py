@@ -184,7 +184,7 @@ def orientation_factors() -> np.ndarray:
 
     The planes are :data:`ORIENTATION_TILTS` x :data:`ORIENTATION_AZIMUTHS`, unshaded, on
     the default Artois weather (:data:`solar.resources.DEFAULT_WEATHER`), transposed as the
-    cadastre's faces are (:func:`solar.irradiance.poa_irradiance`: Perez, albedo 0.2, the
+    cadastre's faces are (:func:`solar.irradiance.poa_sums`: Perez, albedo 0.2, the
     sun where :func:`solar.weather.solar_position` puts it). All 475 planes go through
     one vectorised pass, on first use: about 0.3 s once per process, most of it loading
     the compiled kernel. The best plane of the grid, 40° facing 180°, is the site's
@@ -198,9 +198,7 @@ def orientation_factors() -> np.ndarray:
     """
     weather = read_weather(DEFAULT_WEATHER)
     tilt, azimuth = np.meshgrid(ORIENTATION_TILTS, ORIENTATION_AZIMUTHS, indexing="ij")
-    planes = irradiance.poa_irradiance(
-        weather, solar_position(weather), tilt.ravel(), azimuth.ravel()
-    )
+    planes = irradiance.poa_sums(weather, solar_position(weather), tilt.ravel(), azimuth.ravel())
     annual = planes.annual_kwh_m2.reshape(tilt.shape)
     factors = annual / annual.max()
     factors.setflags(write=False)
