@@ -32,6 +32,7 @@ from app import views
 from app.documents import BuildingDocuments
 from app.geo import Projector
 from app.models import Address, Coverage
+from app.pagecache import read_ahead
 from app.settings import Settings
 from solar.addresses import AddressIndex
 from solar.cadastre import (
@@ -238,7 +239,8 @@ class Services:
 
         The file is held open while its checksum is computed and its connections are
         opened; if the path names another file by then (replaced meanwhile), it is
-        refused, to be opened again at the next check.
+        refused, to be opened again at the next check. Once open, the whole file is read
+        into the page cache in the background (:func:`app.pagecache.read_ahead`).
 
         Raises
         ------
@@ -276,6 +278,7 @@ class Services:
         except BaseException:
             cadastre.close()
             raise
+        threading.Thread(target=read_ahead, args=(path,), daemon=True).start()
         threading.Thread(target=_warm_up, args=(services.address_index,), daemon=True).start()
         return services
 

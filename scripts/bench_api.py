@@ -17,12 +17,15 @@ vertex every metre as the segmentation's outlines are, one demo address each).
 ``scripts/territory.py`` (about 335,000 buildings, 1 M faces and 320,000 addresses;
 written there first when missing, once: minutes and about 12 GB of memory), as
 ``cadastre serve --workers 2`` does: the same server settings, the JSON access log on
-(to a file), the rate limit off (every request comes from 127.0.0.1). It reports the
-time from the command to the first 200 on ``/health`` and to every worker serving, the
-memory of each worker, then ``/addresses/{id}/solar`` with ids drawn at random over
-every address with a building, so that the service's cache of 4,096 buildings answers
-about 1 request in 80, and the address search with queries typed as a resident types
-them (the first words of a random label, the last one cut).
+(to a file), the rate limit off (every request comes from 127.0.0.1). It starts cold: the
+cadastre's pages are first dropped from the page cache, as a restart of the machine drops
+them, and the share of the file the service has read back (:mod:`app.pagecache`) is
+printed before the load. It reports the time from the command to the first 200 on
+``/health`` and to every worker serving, the memory of each worker, then
+``/addresses/{id}/solar`` with ids drawn at random over every address with a building,
+so that the service's cache of 4,096 buildings answers about 1 request in 80, and the
+address search with queries typed as a resident types them (the first words of a random
+label, the last one cut).
 
 The client is a minimal asyncio HTTP/1.1 client on the loop's callbacks with prebuilt
 requests, not httpx: httpx spends about 10 times more CPU per request, and on a 2-core
@@ -66,6 +69,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.cli import user_data_dir  # noqa: E402
+from app.pagecache import resident_fraction  # noqa: E402
 from solar.addresses import address_layer, demo_addresses, link_addresses  # noqa: E402
 from solar.cadastre import (  # noqa: E402
     BUILDING_FIELDS,
@@ -376,6 +380,15 @@ def served_like_the_cli(cadastre: Path, workers: int, log: Path) -> Iterator[Sta
             server.wait()
 
 
+def evict(path: Path) -> None:
+    """Drop the file's pages from the page cache, as a restart of the machine does."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def search_queries(labels: Sequence[str], n: int, seed: int = 0) -> list[str]:
     """Queries as a resident types them: the first words of a label, the last one cut."""
     rng = random.Random(seed)
@@ -422,6 +435,12 @@ def bench_territory(folder: Path, args: argparse.Namespace) -> int:
         ],
     }
     workers = int(args.workers.split(",")[-1])
+    evict(cadastre_path)
+    print(
+        f"cold start: {resident_fraction(cadastre_path):.0%} of the cadastre in the page "
+        "cache before the command, as after the machine starts",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
         with served_like_the_cli(cadastre_path, workers, log) as started:
@@ -435,6 +454,11 @@ def bench_territory(folder: Path, args: argparse.Namespace) -> int:
             )
             # the search index and the simulations' factors are prepared just after start
             time.sleep(args.settle)
+            print(
+                f"{resident_fraction(cadastre_path):.0%} of the cadastre in the page cache "
+                f"{args.settle:g} s after the start (the service reads it ahead)",
+                flush=True,
+            )
             rates = [None, args.rate] if args.rate else [None]
             for (name, paths), rate in itertools.product(scenarios.items(), rates):
                 mode = "saturated" if rate is None else f"paced {rate:g}/s"
