@@ -155,7 +155,8 @@ def module_strings(
         return ModuleStrings(
             string_start, module_start, np.zeros(1, np.int64), empty, empty, np.zeros(0)
         )
-    corners = shapely.get_coordinates(shapely.get_parts(faces)).reshape(n_modules, 5, 2)
+    # the parts' rings one after the other, with no Polygon object per module in between
+    corners = shapely.get_coordinates(faces).reshape(n_modules, 5, 2)
     # In the grid's frame: x east of its west edge, y south of its north edge. [m]
     local = corners[:, :4] - np.array([transform.c, transform.f])
     local[..., 1] *= -1.0

@@ -31,10 +31,12 @@ import lzma
 import struct
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -113,10 +115,10 @@ def _encode_rows(
     beam_factor: np.ndarray, sky_view: np.ndarray, horizon_band_open: np.ndarray
 ) -> list[bytes]:
     """:func:`encode_light` of each row of ``beam_factor`` (n_faces, 8760), the arithmetic
-    done on :data:`_ENCODE_CHUNK` faces at once."""
+    done on :data:`_ENCODE_CHUNK` faces at once, the chunks on as many threads as numba's
+    parallel kernels use: deflate and numpy's sweeps release the GIL, and each face's
+    blob is its own, the same in any order."""
     values = np.asarray(beam_factor, dtype=np.float32)
-    if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
-        raise ValueError("a beam factor must lie in [0, 1]")
     headers = [
         _HEADER.pack(sky, band)
         for sky, band in zip(
@@ -127,16 +129,32 @@ def _encode_rows(
     ]
     if len(headers) != len(values):
         raise ValueError(f"{len(headers)} sky views for {len(values)} beam factors")
-    blobs = []
-    for first in range(0, len(values), _ENCODE_CHUNK):
-        scaled = values[first : first + _ENCODE_CHUNK] * np.float32(FACTOR_STEPS)
-        steps = np.rint(scaled, out=scaled).astype(np.uint8).reshape(-1, _DAYS, _HOURS)
-        # uint8 differences wrap modulo 256, which is the change the decoder sums back
-        change = np.diff(steps, axis=1, prepend=np.uint8(0))
-        # hour by hour: each hour's 365 changes in a row, mostly zeros, deflate best
-        packed = np.ascontiguousarray(change.transpose(0, 2, 1))
-        blobs += [_deflate(face.tobytes()) for face in packed]
+    firsts = range(0, len(values), _ENCODE_CHUNK)
+    threads = min(numba.get_num_threads(), len(firsts))
+    if threads <= 1:
+        chunks = [_encode_chunk(values[first : first + _ENCODE_CHUNK]) for first in firsts]
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            chunks = list(
+                pool.map(lambda first: _encode_chunk(values[first : first + _ENCODE_CHUNK]), firsts)
+            )
+    blobs = [blob for chunk in chunks for blob in chunk]
     return [header + blob for header, blob in zip(headers, blobs, strict=True)]
+
+
+def _encode_chunk(values: np.ndarray) -> list[bytes]:
+    """The deflated changes of each row of ``values`` (n, 8760) float32 (see the module
+    docstring)."""
+    # checked here, on rows that are in the caches, rather than in two sweeps of the block
+    if not (values.min() >= 0.0 and values.max() <= 1.0):
+        raise ValueError("a beam factor must lie in [0, 1]")
+    scaled = values * np.float32(FACTOR_STEPS)
+    steps = np.rint(scaled, out=scaled).astype(np.uint8).reshape(-1, _DAYS, _HOURS)
+    # uint8 differences wrap modulo 256, which is the change the decoder sums back
+    change = np.diff(steps, axis=1, prepend=np.uint8(0))
+    # hour by hour: each hour's 365 changes in a row, mostly zeros, deflate best
+    packed = np.ascontiguousarray(change.transpose(0, 2, 1))
+    return [_deflate(face.tobytes()) for face in packed]
 
 
 def _deflate(data: bytes) -> bytes:

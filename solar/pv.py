@@ -1254,8 +1254,14 @@ def _footprints(boxes: _Boxes, frames: _RowFrames, n_faces: int) -> list[shapely
     corners_v = boxes.box[:, [1, 1, 3, 3]]
     x = corners_u * frames.along[face, 0, None] + corners_v * frames.up[face, 0, None]
     y = corners_u * frames.along[face, 1, None] + corners_v * frames.up[face, 1, None]
-    modules = shapely.polygons(np.stack([x, y], axis=2))
-    out = np.full(n_faces, None, dtype=object)
-    if face.size:
-        shapely.multipolygons(modules, indices=face, out=out)
-    return [shapely.MultiPolygon() if m is None else m for m in out]
+    # Each box a closed ring of five corners; the faces' MultiPolygons made from the
+    # coordinates at once, with no Polygon object per module in between (the boxes come
+    # face after face).
+    rings = np.stack([x[:, [0, 1, 2, 3, 0]], y[:, [0, 1, 2, 3, 0]]], axis=2).reshape(-1, 2)
+    ring_offsets = np.arange(0, 5 * face.size + 1, 5)
+    polygon_offsets = np.arange(face.size + 1)
+    face_offsets = np.concatenate([[0], np.cumsum(np.bincount(face, minlength=n_faces))])
+    footprints = shapely.from_ragged_array(
+        shapely.GeometryType.MULTIPOLYGON, rings, (ring_offsets, polygon_offsets, face_offsets)
+    )
+    return list(footprints)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from solar import profiles, pv
+from solar import irradiance, profiles, pv
 from solar.resources import DEFAULT_WEATHER
 from solar.weather import read_weather
 
@@ -48,6 +48,39 @@ def test_a_face_that_nothing_shades_packs_into_a_few_bytes() -> None:
     assert len(profiles.encode_light(sunny, 1.0, 1.0)) < 60
     # a slowly moving shade changes a few values a day: well under a tenth of the raw bytes
     assert len(profiles.encode_light(_partial_shade(1), 0.9, 0.9)) < 876
+
+
+def _faces_shading(n_faces: int) -> irradiance.Shading:
+    rng = np.random.default_rng(n_faces)
+    return irradiance.Shading(
+        np.stack([_partial_shade(seed) for seed in range(n_faces)]).astype(np.float32),
+        rng.uniform(0.5, 1.0, n_faces),
+        rng.uniform(0.5, 1.0, n_faces),
+    )
+
+
+def test_a_block_packs_each_face_as_alone() -> None:
+    # several chunks of faces, packed on several threads, come back in the faces' order
+    shading = _faces_shading(3 * 128 + 5)
+    blobs = profiles.encode_shading(shading)
+    alone = [
+        profiles.encode_light(factor, sky, band)
+        for factor, sky, band in zip(
+            shading.lit_fraction, shading.sky_view, shading.horizon_band_open, strict=True
+        )
+    ]
+    assert blobs == alone
+    last = profiles.decode_light(blobs[-1])
+    assert_allclose(
+        last.beam_factor, shading.lit_fraction[-1], atol=0.5 / profiles.FACTOR_STEPS + 1e-7
+    )
+
+
+def test_a_wrong_factor_in_a_later_chunk_is_refused() -> None:
+    shading = _faces_shading(2 * 128 + 1)
+    shading.lit_fraction[-1, 100] = 1.5
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        profiles.encode_shading(shading)
 
 
 @pytest.mark.parametrize("bad", [np.zeros(8784), np.full(8760, 1.5), np.full(8760, np.nan)])

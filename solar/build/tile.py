@@ -19,10 +19,12 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import rasterio
 import shapely
+from numpy.typing import ArrayLike
 
 from solar import cadastre, horizon, irradiance, mismatch, profiles, pv, reconcile, roofs, shading
 from solar.cadastre import FaceRecord
@@ -96,6 +98,8 @@ class _Irradiation:
     open_annual_kwh_m2 : numpy.ndarray
         (n_faces,) annual irradiation of the module planes with nothing around them.
         [kWh m-2]
+    module_tilt, module_azimuth : numpy.ndarray
+        (n_faces,) each face's module plane (:func:`_module_planes`). [°]
     """
 
     face_pixels: list[np.ndarray]
@@ -105,6 +109,8 @@ class _Irradiation:
     roof_annual_kwh_m2: np.ndarray
     shading: irradiance.Shading
     open_annual_kwh_m2: np.ndarray
+    module_tilt: np.ndarray
+    module_azimuth: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -208,7 +214,9 @@ def process_tile(
         horizons = _shade(surface, faces, options)
     pixel_index = np.full(surface.shape, -1, dtype=np.int64)
     pixel_index[horizons.rows, horizons.cols] = np.arange(horizons.n_pixels)
-    pixel_kwh = np.full((horizons.n_pixels, 13), np.nan)
+    # float32 from the start: the raster's type, a third of the pages a float64 array
+    # would fault in before its copy (the cast on assignment is the same as astype's).
+    pixel_kwh = np.full((horizons.n_pixels, 13), np.nan, dtype=np.float32)
     records: list[FaceRecord] = []
     blobs: list[bytes] = []
     for first in range(0, len(faces), FACE_BLOCK):
@@ -219,7 +227,7 @@ def process_tile(
         with _stopwatch(seconds, "pv"):
             placements = _place(block, surface, light, climate, options)
             production_shading = _module_shading(
-                block, light, placements, horizons, pixel_index, surface, climate
+                light, placements, horizons, pixel_index, surface, climate
             )
             block_records, block_blobs = _rows(
                 block, light, placements, production_shading, climate, options
@@ -235,7 +243,7 @@ def process_tile(
         profiles=cadastre.FaceProfiles([r.face_id for r in records], blobs),
         pixel_x=x,
         pixel_y=y,
-        pixel_irradiation=pixel_kwh.astype(np.float32),
+        pixel_irradiation=pixel_kwh,
         seconds=seconds,
         filled_cells=surface.filled_cells,
         found=found,
@@ -301,7 +309,10 @@ def _irradiate(
     is for its module plane.
     """
     tilts, azimuths = _module_planes(block)
-    face_pixels = [pixel_index[f.rows, f.cols] for f in block]
+    # one look-up for the block, then a view per face
+    pixels = pixel_index[_face_pixels(block)]
+    sizes = [f.rows.size for f in block]
+    face_pixels = np.split(pixels, np.cumsum(sizes)[:-1])
     # The open direct light weighs the pixels' sunlit hours; it needs no shading.
     open_sky = irradiance.poa_sums(
         climate.weather, climate.solpos, tilts, azimuths, albedo=options.albedo, with_open=True
@@ -322,17 +333,19 @@ def _irradiate(
     poa = irradiance.poa_sums(
         climate.weather, climate.solpos, tilts, azimuths, shading=shading_, albedo=options.albedo
     )
-    pixel_face = np.repeat(np.arange(len(block)), [p.size for p in face_pixels])
+    pixel_face = np.repeat(np.arange(len(block)), sizes)
     pixel_kwh = _pixel_irradiation(shaded, pixel_face, tilts, climate, options)
     roof_annual = _roof_annual(block, face_pixels, poa.annual_kwh_m2, horizons, climate, options)
     return _Irradiation(
         face_pixels,
         poa,
-        np.concatenate(face_pixels),
+        pixels,
         pixel_kwh,
         roof_annual,
         shading_,
         open_sky.open_annual_kwh_m2,
+        tilts,
+        azimuths,
     )
 
 
@@ -482,7 +495,6 @@ def _without_pixels(
 
 
 def _module_shading(
-    block: Sequence[roofs.RoofFace],
     light: _Irradiation,
     placements: Sequence[_Placement],
     horizons: horizon.Horizons,
@@ -504,14 +516,13 @@ def _module_shading(
         pixel_index,
         surface.transform,
     )
-    tilts, azimuths = _module_planes(block)
     lit = shading.module_lit_fraction(
         horizons,
         strings,
         climate.sun_azimuth,
         climate.sun_elevation,
-        tilts,
-        azimuths,
+        light.module_tilt,
+        light.module_azimuth,
         light.shading.lit_fraction,
         hour_mask=_shaded_hours(climate),
     )
@@ -541,7 +552,7 @@ def _rows(
     blobs : list of bytes
         Each face's ``production_shading``, packed (:func:`solar.profiles.encode_light`).
     """
-    tilts, azimuths = _module_planes(block)
+    tilts, azimuths = light.module_tilt, light.module_azimuth
     monthly_specific = pv.monthly_specific_production(
         climate.weather,
         climate.solpos,
@@ -552,54 +563,82 @@ def _rows(
         albedo=options.albedo,
         system_losses=options.system_losses,
     )
-    # Python floats up front: the loop then rounds them without a numpy scalar each.
-    specific = monthly_specific.sum(axis=1).tolist()
-    monthly_specific_list = monthly_specific.tolist()
-    annual_shaded = light.poa.annual_kwh_m2.tolist()
-    monthly_kwh_m2 = light.poa.monthly_kwh_m2.tolist()
-    roof_annuals = light.roof_annual_kwh_m2.tolist()
-    open_annuals = light.open_annual_kwh_m2.tolist()
-    module_tilts, module_azimuths = tilts.tolist(), azimuths.tolist()
-    records = []
-    for i, (face, placed) in enumerate(zip(block, placements, strict=True)):
-        annual = annual_shaded[i]
-        roof_annual = roof_annuals[i]
-        annual_open = open_annuals[i]
-        specific_yield = specific[i]
-        kwc = placed.kwc
-        records.append(
-            FaceRecord(
-                building_id=face.building_id,
-                face_id=face.face_id,
-                tilt_deg=round(face.surface_tilt, 2),
-                azimuth_deg=None
-                if face.surface_azimuth is None
-                else round(face.surface_azimuth, 2),
-                is_flat=face.is_flat,
-                area_m2=round(face.area_m2, 2),
-                usable_area_m2=round(placed.usable_area_m2, 2),
-                irradiation_kwh_m2_yr=round(annual, 1),
-                shading_loss_pct=round(100.0 * (1.0 - annual / annual_open), 2)
-                if annual_open > 0
-                else 0.0,
-                panels=placed.panels,
-                kwc=round(kwc, 3),
-                production_kwh_yr=round(specific_yield * kwc, 1),
-                specific_yield_kwh_kwc=round(specific_yield, 1),
-                # rated on the roof's own plane, see solar.pv.suitability
-                suitability=pv.suitability(roof_annual / climate.optimum_kwh_m2)
-                if placed.panels
-                else "unsuitable",
-                geometry=face.polygon,
-                production_monthly_kwh=tuple(round(m * kwc, 2) for m in monthly_specific_list[i]),
-                irradiation_monthly_kwh_m2=tuple(round(m, 2) for m in monthly_kwh_m2[i]),
-                part_id=face.part_id,
-                module_tilt_deg=round(module_tilts[i], 2),
-                module_azimuth_deg=round(module_azimuths[i], 2),
-                roof_irradiation_kwh_m2_yr=round(roof_annual, 1),
-            )
+    kwc = np.array([p.kwc for p in placements], dtype=np.float64)
+    specific = monthly_specific.sum(axis=1).astype(np.float64)
+    annual = light.poa.annual_kwh_m2.astype(np.float64)
+    annual_open = light.open_annual_kwh_m2.astype(np.float64)
+    roof_annual = light.roof_annual_kwh_m2.astype(np.float64)
+    kept = np.zeros(len(block))
+    np.divide(annual, annual_open, out=kept, where=annual_open > 0)
+    azimuth = np.array(
+        [np.nan if f.surface_azimuth is None else f.surface_azimuth for f in block],
+        dtype=np.float64,
+    )
+    # Every figure rounded at once, each column a list of Python floats.
+    tilt_deg = _rounded([f.surface_tilt for f in block], 2)
+    azimuth_deg = _rounded(azimuth, 2)
+    area = _rounded([f.area_m2 for f in block], 2)
+    usable_area = _rounded([p.usable_area_m2 for p in placements], 2)
+    irradiation = _rounded(annual, 1)
+    shading_loss = _rounded(np.where(annual_open > 0, 100.0 * (1.0 - kept), 0.0), 2)
+    kwc_rounded = _rounded(kwc, 3)
+    production = _rounded(specific * kwc, 1)
+    specific_yield = _rounded(specific, 1)
+    production_monthly = _rounded(monthly_specific.astype(np.float64) * kwc[:, None], 2)
+    irradiation_monthly = _rounded(light.poa.monthly_kwh_m2.astype(np.float64), 2)
+    module_tilt, module_azimuth = _rounded(tilts, 2), _rounded(azimuths, 2)
+    roof_irradiation = _rounded(roof_annual, 1)
+    # rated on the roof's own plane, see solar.pv.suitability
+    suitability = pv.suitability_array(roof_annual / climate.optimum_kwh_m2).tolist()
+    records = [
+        FaceRecord(
+            building_id=face.building_id,
+            face_id=face.face_id,
+            tilt_deg=tilt_deg[i],
+            azimuth_deg=None if face.surface_azimuth is None else azimuth_deg[i],
+            is_flat=face.is_flat,
+            area_m2=area[i],
+            usable_area_m2=usable_area[i],
+            irradiation_kwh_m2_yr=irradiation[i],
+            shading_loss_pct=shading_loss[i],
+            panels=placed.panels,
+            kwc=kwc_rounded[i],
+            production_kwh_yr=production[i],
+            specific_yield_kwh_kwc=specific_yield[i],
+            suitability=suitability[i] if placed.panels else "unsuitable",
+            geometry=face.polygon,
+            production_monthly_kwh=tuple(production_monthly[i]),
+            irradiation_monthly_kwh_m2=tuple(irradiation_monthly[i]),
+            part_id=face.part_id,
+            module_tilt_deg=module_tilt[i],
+            module_azimuth_deg=module_azimuth[i],
+            roof_irradiation_kwh_m2_yr=roof_irradiation[i],
         )
+        for i, (face, placed) in enumerate(zip(block, placements, strict=True))
+    ]
     return records, profiles.encode_shading(production_shading)
+
+
+def _rounded(values: ArrayLike, decimals: int) -> list[Any]:
+    """``round(v, decimals)`` of every value, as (nested) lists of Python floats.
+
+    Python rounds the exact decimal value of a float, numpy its product by
+    ``10**decimals``, itself rounded: the two differ only where that product lies within
+    its rounding error of a half, and there Python's own round is taken, so that the
+    figures are the ones a record loop would write, bit for bit.
+    """
+    exact = np.asarray(values, dtype=np.float64)
+    scale = 10.0**decimals
+    # an infinite value, or a product that overflows, makes a NaN of its distance to a
+    # half: that fails the comparison and takes Python's round, or keeps the value itself
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = exact * scale
+        rounded = np.rint(scaled) / scale
+        unsafe = ~(np.abs(scaled - np.floor(scaled) - 0.5) > np.spacing(np.abs(scaled)))
+    unsafe &= np.isfinite(exact)
+    for k in np.flatnonzero(unsafe):
+        rounded.flat[k] = round(float(exact.flat[k]), decimals)
+    return rounded.tolist()
 
 
 def _plane_surface(surface: Surface, faces: Sequence[roofs.RoofFace]) -> np.ndarray:
@@ -653,7 +692,7 @@ def _pixel_irradiation(
     ----------
     shaded : solar.shading.FacePixelShading
         The block's faces and pixels, the pixels' lit sums weighted by their face's open
-        direct irradiance. [Wh m-2]
+        direct irradiance [Wh m-2]; the sums are turned into kWh m-2 in place.
     pixel_face : numpy.ndarray
         For every pixel of ``shaded``, its face (index into ``surface_tilt``).
 
@@ -662,8 +701,10 @@ def _pixel_irradiation(
     numpy.ndarray
         (n_pixels, 13): the year, then the 12 months.
     """
+    # in place: the sums are this block's own, and a new array would be 20 MB of new pages
+    beam_kwh_m2 = np.divide(shaded.pixel_lit_sums, 1000.0, out=shaded.pixel_lit_sums)
     return irradiance.point_irradiation(
-        shaded.pixel_lit_sums / 1000.0,
+        beam_kwh_m2,
         shaded.pixel_sky_view,
         shaded.pixel_band_open,
         pixel_face,

@@ -173,7 +173,7 @@ def stages(scene: scenes.Scene) -> Staged:
     light = tile._irradiate(faces, horizons, pixel_index, climate, options)
     placements = tile._place(faces, scene.surface, light, climate, options)
     production_shading = tile._module_shading(
-        faces, light, placements, horizons, pixel_index, scene.surface, climate
+        light, placements, horizons, pixel_index, scene.surface, climate
     )
     return Staged(
         faces,
