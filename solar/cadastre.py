@@ -559,10 +559,12 @@ def _pack_monthly(monthly: Mapping[str, np.ndarray]) -> dict[str, bytes]:
     irradiation = hundredths[:, :12]
     if irradiation.min() < 0 or irradiation.max() > np.iinfo(np.uint16).max:
         raise ValueError("a monthly irradiation lies outside [0, 655.35] kWh/m2")
-    return {
-        face_id: irradiation[k].astype("<u2").tobytes() + hundredths[k, 12:].astype("<i4").tobytes()
-        for k, face_id in enumerate(faces.tolist())
-    }
+    packed = np.empty(faces.size, dtype=_MONTHS_DTYPE)
+    packed["irradiation"] = irradiation
+    packed["production"] = hundredths[:, 12:]
+    raw = packed.tobytes()
+    size = _MONTHS_DTYPE.itemsize
+    return {face_id: raw[k * size : (k + 1) * size] for k, face_id in enumerate(faces.tolist())}
 
 
 def _unpack_monthly(blob: bytes | None) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -29,7 +29,7 @@ import gzip
 import json
 import os
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -146,18 +146,16 @@ class MapLayer:
     properties: Mapping[str, np.ndarray]
     min_zoom: int
     _simplified: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
-    _messages: list[list[bytes | None]] = field(default_factory=list, repr=False)
+    _values: list[_ValueTable] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
         return len(self.geometry)
 
-    def value_messages(self) -> list[list[bytes | None]]:
-        """The MVT ``Value`` message of each property of each feature, made once."""
-        if not self._messages:
-            self._messages.extend(
-                [_value_message(v) for v in column.tolist()] for column in self.properties.values()
-            )
-        return self._messages
+    def value_table(self) -> _ValueTable:
+        """The MVT ``Value`` messages of the features' properties, made once."""
+        if not self._values:
+            self._values.append(_ValueTable.of(self.properties.values(), len(self)))
+        return self._values[0]
 
     def at_zoom(self, z: int) -> np.ndarray:
         """The geometry as drawn at zoom ``z``, simplified (:data:`SIMPLIFY_UNITS`)."""
@@ -321,6 +319,57 @@ def _value_message(value: Any) -> bytes | None:
     return _field(1, str(value).encode())
 
 
+def _column_messages(column: np.ndarray) -> list[bytes | None]:
+    """:func:`_value_message` of each value of a column; a numeric column at once."""
+    if column.dtype == np.float64:
+        raw = column.astype("<f8").tobytes()
+        finite = np.isfinite(column).tolist()
+        return [b"\x19" + raw[8 * k : 8 * k + 8] if ok else None for k, ok in enumerate(finite)]
+    if column.dtype == np.bool_:
+        return [b"\x38\x01" if v else b"\x38\x00" for v in column.tolist()]
+    # a value's message once per distinct value, keyed by its type too (True == 1 == 1.0)
+    made: dict[tuple[type, Any], bytes | None] = {}
+    messages = []
+    for value in column.tolist():
+        key = (type(value), value)
+        if key not in made:
+            made[key] = _value_message(value)
+        messages.append(made[key])
+    return messages
+
+
+@dataclass(frozen=True, eq=False)
+class _ValueTable:
+    """The properties of a layer's features as indices into their distinct messages.
+
+    Attributes
+    ----------
+    ids : numpy.ndarray
+        (n_features, n_properties) int64: the index of each value's message in
+        ``messages``; -1 for a missing value.
+    messages : list of bytes
+        The distinct ``Value`` messages, each once (the same bytes from two properties
+        are one value of a tile).
+    fields : list of bytes
+        Each message framed as a layer's ``values`` field.
+    """
+
+    ids: np.ndarray
+    messages: list[bytes]
+    fields: list[bytes]
+
+    @classmethod
+    def of(cls, columns: Iterable[np.ndarray], n_features: int) -> _ValueTable:
+        index: dict[bytes, int] = {}
+        ids = [
+            [-1 if m is None else index.setdefault(m, len(index)) for m in _column_messages(c)]
+            for c in columns
+        ]
+        table = np.array(ids, dtype=np.int64).reshape(len(ids), n_features).T
+        messages = list(index)
+        return cls(np.ascontiguousarray(table), messages, [_field(4, m) for m in messages])
+
+
 @dataclass(frozen=True)
 class _Commands:
     """MVT geometry commands of a batch of (feature, tile) pairs."""
@@ -461,52 +510,122 @@ def _tile_pairs(geometry: np.ndarray, z: int) -> tuple[np.ndarray, np.ndarray, n
 def _layer_messages(
     layer: MapLayer, z: int, feature: np.ndarray, x: np.ndarray, y: np.ndarray
 ) -> Iterator[tuple[tuple[int, int], bytes]]:
-    """The layer message of each tile of the (feature, x, y) pairs, sorted by tile."""
+    """The layer message of each tile of the (feature, x, y) pairs, sorted by tile.
+
+    Every tile of the batch is framed at once with array operations: each tile's values
+    are numbered in the order its features first use them, and each feature's tags, the
+    pairs (property, value number), become varints; only the layer's header and its
+    values are joined tile by tile.
+    """
     if len(feature) == 0:
         return
     size = 2.0 * HALF_WORLD / (1 << z)
     commands = _commands(
         layer.at_zoom(z), feature, -HALF_WORLD + x * size, HALF_WORLD - y * size, size / EXTENT
     )
-    data = commands.data.tobytes()
-    keys = b"".join(_field(3, name.encode()) for name in layer.properties)
-    columns = layer.value_messages()
-    boundaries = np.flatnonzero(np.diff(x) | np.diff(y)) + 1
-    for lo, hi in zip(
-        np.concatenate(([0], boundaries)), np.append(boundaries, len(feature)), strict=True
-    ):
-        values: dict[bytes, int] = {}
-        features = []
-        for p in range(lo, hi):
-            length = int(commands.length[p])
-            if length == 0:
-                continue
-            tags = bytearray()
-            index = int(feature[p])
-            for k, column in enumerate(columns):
-                message = column[index]
-                if message is None:
-                    continue
-                tags += _varint(k)
-                tags += _varint(values.setdefault(message, len(values)))
-            start = int(commands.start[p])
-            features.append(
-                _field(2, bytes(tags))
-                + b"\x18\x03"  # type POLYGON
-                + _field(4, data[start : start + length])
-            )
-        if not features:
-            continue
-        body = (
-            b"\x78\x02"  # version 2
-            + _field(1, layer.name.encode())
-            + b"".join(_field(2, f) for f in features)
-            + keys
-            + b"".join(_field(4, v) for v in values)
-            + b"\x28"
-            + _varint(EXTENT)
+    # features that rounded to nothing are left out of their tile
+    kept = np.flatnonzero(commands.length > 0)
+    if not len(kept):
+        return
+    tile = np.cumsum(np.concatenate(([0], (np.diff(x) != 0) | (np.diff(y) != 0))))[kept]
+    table = layer.value_table()
+    row, column = np.nonzero(table.ids[feature[kept]] >= 0)
+    value = table.ids[feature[kept][row], column]
+    # each tile's values numbered by first use: (tile, value) keys, in feature order
+    n_values = max(len(table.messages), 1)
+    keys, first, inverse = np.unique(
+        tile[row] * n_values + value, return_index=True, return_inverse=True
+    )
+    by_use = np.argsort(first, kind="stable")
+    used_tile = keys[by_use] // n_values
+    tile_first = np.searchsorted(used_tile, used_tile, side="left")
+    number = np.empty(len(keys), dtype=np.int64)
+    number[by_use] = np.arange(len(keys)) - tile_first
+    tags = np.empty(2 * len(row), dtype=np.int64)
+    tags[0::2] = column
+    tags[1::2] = number[inverse.ravel()]
+    tag_data, tag_lengths = _packed_varints(tags)
+    tag_bytes = np.bincount(np.repeat(row, 2), weights=tag_lengths, minlength=len(kept)).astype(
+        np.int64
+    )
+
+    # feature: 0x12 len(inner) inner, with inner: 0x12 len(tags) tags 0x18 0x03 0x22
+    # len(geometry) geometry (tags, type POLYGON, geometry)
+    geometry_bytes = commands.length[kept]
+    tag_varint = _varint_lengths(tag_bytes)
+    geometry_varint = _varint_lengths(geometry_bytes)
+    inner = 1 + tag_varint + tag_bytes + 3 + geometry_varint + geometry_bytes
+    lengths = np.column_stack((inner, tag_bytes, geometry_bytes)).ravel()
+    length_data, length_sizes = _packed_varints(lengths)
+    length_start = (np.cumsum(length_sizes) - length_sizes).reshape(-1, 3)
+    constants = np.frombuffer(b"\x12\x18\x03\x22", dtype=np.uint8)
+    source = np.concatenate((constants, length_data, tag_data, commands.data))
+    at_lengths = len(constants)
+    at_tags = at_lengths + len(length_data)
+    at_commands = at_tags + len(tag_data)
+    tag_start = np.cumsum(tag_bytes) - tag_bytes
+    segment_start = np.column_stack(
+        (
+            np.zeros(len(kept), dtype=np.int64),  # 0x12: a feature
+            at_lengths + length_start[:, 0],
+            np.zeros(len(kept), dtype=np.int64),  # 0x12: its tags
+            at_lengths + length_start[:, 1],
+            at_tags + tag_start,
+            np.ones(len(kept), dtype=np.int64),  # 0x18 0x03 0x22
+            at_lengths + length_start[:, 2],
+            at_commands + commands.start[kept],
         )
-        yield (int(x[lo]), int(y[lo])), body
+    ).ravel()
+    segment_length = np.column_stack(
+        (
+            np.ones(len(kept), dtype=np.int64),
+            _varint_lengths(inner),
+            np.ones(len(kept), dtype=np.int64),
+            tag_varint,
+            tag_bytes,
+            np.full(len(kept), 3, dtype=np.int64),
+            geometry_varint,
+            geometry_bytes,
+        )
+    ).ravel()
+    out_start = np.cumsum(segment_length) - segment_length
+    gather = np.repeat(segment_start - out_start, segment_length) + np.arange(
+        int(segment_length.sum())
+    )
+    data = source[gather].tobytes()
+
+    feature_end = np.cumsum(1 + _varint_lengths(inner) + inner)
+    tile_end = np.flatnonzero(np.append(tile[1:] != tile[:-1], True))
+    value_end = np.searchsorted(used_tile, tile[tile_end], side="right")
+    header = b"\x78\x02" + _field(1, layer.name.encode())  # version 2, name
+    names = b"".join(_field(3, name.encode()) for name in layer.properties)
+    extent = b"\x28" + _varint(EXTENT)
+    values = keys[by_use] % n_values
+    fields = table.fields
+    byte_start = value_start = 0
+    for last, byte_end, value_stop in zip(
+        tile_end.tolist(), feature_end[tile_end].tolist(), value_end.tolist(), strict=True
+    ):
+        body = b"".join(
+            (
+                header,
+                data[byte_start:byte_end],
+                names,
+                *(fields[v] for v in values[value_start:value_stop].tolist()),
+                extent,
+            )
+        )
+        p = int(kept[last])
+        yield (int(x[p]), int(y[p])), body
+        byte_start, value_start = byte_end, value_stop
+
+
+def _varint_lengths(values: np.ndarray) -> np.ndarray:
+    """The byte count of the varint of each integer in [0, 2^35)."""
+    lengths = np.ones(len(values), dtype=np.int64)
+    for k in range(1, 5):
+        lengths += values >= 1 << (7 * k)
+    return lengths
 
 
 def encode_tile(layers: Sequence[MapLayer], z: int, x: int, y: int) -> bytes | None:

@@ -12,6 +12,7 @@ import mapbox_vector_tile
 import numpy as np
 import pytest
 import shapely
+from mapbox_vector_tile.Mapbox import vector_tile_pb2
 from pmtiles.reader import MmapSource
 from pmtiles.reader import Reader as ReferenceReader
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
@@ -129,6 +130,59 @@ def test_a_whole_zoom_equals_tile_by_tile() -> None:
         assert encode_tile([layer], Z, x, y) == tile
         # the reference decoder reads every feature back
         assert len(_decode(tile)["faces"]["features"]) > 0
+
+
+def test_each_tile_holds_its_values_once_and_every_feature_its_own() -> None:
+    """Features over many tiles share values, within a property and across two (the same
+    float); missing ones are left out. The reference decoder reads each feature's own
+    properties back, and each tile lists the values its features use, each once."""
+    rng = np.random.default_rng(8)
+    polygons, kwc, irradiation, flat, suitability = [], [], [], [], []
+    for k, (u, v) in enumerate(rng.uniform(-500, 3 * EXTENT, size=(400, 2))):
+        polygons.append(_polygon([(u, v), (u + 300, v), (u + 300, v + 200), (u, v + 200)]))
+        kwc.append(math.nan if k % 7 == 0 else float(rng.choice([3.0, 4.5, 6.0])))
+        irradiation.append(float(rng.choice([900.0, 1000.0, 3.0])))
+        flat.append(bool(k % 3 == 0))
+        suitability.append(None if k % 11 == 0 else str(rng.choice(["good", "fair"])))
+    layer = MapLayer(
+        "faces",
+        shapely.orient_polygons(np.array(polygons, dtype=object), exterior_cw=True),
+        {
+            "face_id": np.array([f"f{k}" for k in range(len(polygons))], dtype=object),
+            "suitability": np.array(suitability, dtype=object),
+            "kwc": np.array(kwc),
+            "irradiation_kwh_m2_yr": np.array(irradiation),
+            "is_flat": np.array(flat),
+        },
+        min_zoom=0,
+    )
+    tiles = list(vectortiles.zoom_tiles([layer], Z, batch=150))
+    assert len(tiles) >= 9
+    seen = set()
+    for _, _, tile in tiles:
+        for feature in _decode(tile)["faces"]["features"]:
+            k = int(feature["properties"]["face_id"][1:])
+            seen.add(k)
+            expected = {
+                "face_id": f"f{k}",
+                "suitability": suitability[k],
+                "kwc": kwc[k],
+                "irradiation_kwh_m2_yr": irradiation[k],
+                "is_flat": flat[k],
+            }
+            assert feature["properties"] == {
+                name: v
+                for name, v in expected.items()
+                if v is not None and not (isinstance(v, float) and math.isnan(v))
+            }
+        message = vector_tile_pb2.tile()
+        message.ParseFromString(tile)
+        (raw,) = message.layers
+        values = [v.SerializeToString() for v in raw.values]
+        assert len(set(values)) == len(values)
+        used = {f.tags[i] for f in raw.features for i in range(1, len(f.tags), 2)}
+        assert used == set(range(len(values)))
+    assert seen == set(range(len(polygons)))
 
 
 def test_archive_reader_matches_the_reference_reader(tmp_path: Path) -> None:

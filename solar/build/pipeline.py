@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,7 +66,9 @@ class BuildSummary:
         Wall time of the stages, summed over the tiles: ``roofs``, ``horizon``,
         ``irradiance``, ``pv`` (see :mod:`solar.build.tile`), then ``raster``, ``write``
         and ``map`` (the roofs' vector tiles and the QGIS style, :mod:`solar.vectortiles`).
-        [s]
+        The raster is written on a thread while the records are made: ``raster`` is the
+        time the build then waits for it, what it adds to the wall time, so that the
+        stages never sum past :attr:`seconds`. [s]
     tiles : int
     tiles_resumed : int
         Tiles found done in the work folder (a build that stopped) or the tile cache,
@@ -190,72 +193,73 @@ def build_from_surface(
     )
     tile_run = run_tiles(surface, tiles, climate, options, execution, store, progress=progress)
     results = tile_run.results
-    faces = [f for r in results for f in r.faces]
-    # the buildings the tiles found with no footprint join the source's
-    footprints = [*split.footprints, *(f for r in results for f in r.found)]
-    linked = (
-        address_module.link_addresses(territory.addresses, footprints)
-        if territory.addresses
-        else []
-    )
-    checks = [c for r in results for c in r.checks]
-    buildings = _buildings(territory, footprints, faces, checks, linked, climate)
-    faces, buildings = with_production_bands(faces, buildings)
-    address_table = (
-        address_module.address_layer(territory.addresses, linked, split.address_parts)
-        if territory.addresses
-        else None
-    )
-
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     raster_path = out_path.with_suffix(".irradiation.tif")
     raster_tmp = store.staging(raster_path.name)
-    # Cells filled in the tile windows, read one by one from files; a surface in memory
-    # was filled once, when read.
-    filled_cells = (
-        surface.filled_cells
-        if isinstance(surface, Surface)
-        else sum(r.filled_cells for r in results)
-    )
     stages = _stage_seconds(results)
-    write_start = time.perf_counter()
     try:
-        write_irradiation_raster(raster_tmp, surface, results, monthly=options.monthly_raster)
+        # GDAL writes and compresses the raster without holding the GIL: on a thread, it
+        # runs beside the records
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raster") as pool:
+            raster = pool.submit(
+                write_irradiation_raster,
+                raster_tmp,
+                surface,
+                results,
+                monthly=options.monthly_raster,
+            )
+            faces, buildings, checks, address_table = _records(territory, split, results, climate)
+            write_start = time.perf_counter()
+            try:
+                # the raster first: one that failed leaves the cadastre as it was
+                raster.result()
+            except OSError as exc:
+                store.failed(exc)
+                raise
         stages["raster"] = time.perf_counter() - write_start
-        cadastre.write_cadastre(
-            out_path,
-            crs=surface.crs,
-            buildings=GeoTable.from_records(buildings, BuildingRecord, "MultiPolygon"),
-            faces=GeoTable.from_records(faces, FaceRecord, "MultiPolygon"),
-            monthly=monthly_columns(faces),
-            profiles=cadastre.FaceProfiles(
-                [f for r in results for f in r.profiles.face_ids],
-                [b for r in results for b in r.profiles.blobs],
-            ),
-            provenance={
-                **_provenance(
-                    territory,
-                    climate,
-                    options,
-                    filled_cells=filled_cells,
-                    raster=raster_path.name,
-                    tiles=len(tiles),
-                    checks=checks,
-                ),
-                **tile_run.provenance(),
-            },
-            addresses=address_table,
-            site=ProductionSite(
-                climate.weather, climate.module, options.system_losses, options.albedo
-            ),
+        # Cells filled in the tile windows, read one by one from files; a surface in memory
+        # was filled once, when read.
+        filled_cells = (
+            surface.filled_cells
+            if isinstance(surface, Surface)
+            else sum(r.filled_cells for r in results)
         )
-        os.replace(raster_tmp, raster_path)
+        try:
+            cadastre.write_cadastre(
+                out_path,
+                crs=surface.crs,
+                buildings=GeoTable.from_records(buildings, BuildingRecord, "MultiPolygon"),
+                faces=GeoTable.from_records(faces, FaceRecord, "MultiPolygon"),
+                monthly=monthly_columns(faces),
+                profiles=cadastre.FaceProfiles(
+                    [f for r in results for f in r.profiles.face_ids],
+                    [b for r in results for b in r.profiles.blobs],
+                ),
+                provenance={
+                    **_provenance(
+                        territory,
+                        climate,
+                        options,
+                        filled_cells=filled_cells,
+                        raster=raster_path.name,
+                        tiles=len(tiles),
+                        checks=checks,
+                    ),
+                    **tile_run.provenance(),
+                },
+                addresses=address_table,
+                site=ProductionSite(
+                    climate.weather, climate.module, options.system_losses, options.albedo
+                ),
+            )
+            os.replace(raster_tmp, raster_path)
+        except OSError as exc:
+            store.failed(exc)
+            raise
         stages["write"] = time.perf_counter() - write_start - stages["raster"]
-    except OSError as exc:
-        store.failed(exc)
-        raise
     finally:
+        # once the thread is done with it
         if raster_tmp.exists():
             raster_tmp.unlink()
     # the map's roof tiles and the QGIS style, beside the cadastre (solar.vectortiles)
@@ -285,6 +289,33 @@ def build_from_surface(
         footprints_absent=sum(b.footprint_check == "absent" for b in buildings),
         footprints_lidar_only=sum(b.footprint_check == "lidar_only" for b in buildings),
     )
+
+
+def _records(
+    territory: Territory,
+    split: dwellings.Split,
+    results: list[TileResult],
+    climate: SiteClimate,
+) -> tuple[list[FaceRecord], list[BuildingRecord], list[FootprintCheck], GeoTable | None]:
+    """The faces and buildings with their production bands, the footprint checks and the
+    address layer, from the tiles' results."""
+    faces = [f for r in results for f in r.faces]
+    # the buildings the tiles found with no footprint join the source's
+    footprints = [*split.footprints, *(f for r in results for f in r.found)]
+    linked = (
+        address_module.link_addresses(territory.addresses, footprints)
+        if territory.addresses
+        else []
+    )
+    checks = [c for r in results for c in r.checks]
+    buildings = _buildings(territory, footprints, faces, checks, linked, climate)
+    faces, buildings = with_production_bands(faces, buildings)
+    address_table = (
+        address_module.address_layer(territory.addresses, linked, split.address_parts)
+        if territory.addresses
+        else None
+    )
+    return faces, buildings, checks, address_table
 
 
 def _buildings(

@@ -44,7 +44,7 @@ import os
 import pickle
 import shutil
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
@@ -56,6 +56,7 @@ import rasterio
 import shapely
 
 import solar
+from solar.cadastre import FaceRecord
 from solar.errors import InputError
 from solar.footprints import Footprint
 from solar.surface import (
@@ -244,7 +245,7 @@ class TileStore:
         path = self.folder / self._file(tile, key)
         partial = path.with_name(path.name + ".part")
         with partial.open("wb") as stream:
-            pickle.dump(result, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            _ResultPickler(stream, protocol=pickle.HIGHEST_PROTOCOL).dump(result)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(partial, path)
@@ -293,6 +294,45 @@ class TileStore:
                 f"{free / 1e9:.2f} GB are free",
                 source=str(self.out.parent),
             )
+
+
+class _ResultPickler(pickle.Pickler):
+    """Pickles a tile's result with its faces' geometries as one array of WKB, made by
+    one call: pickled one by one, the geometries took two thirds of the faces' time.
+    :func:`pickle.load` reads it back as any pickle (:func:`_restore_result`)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is TileResult:
+            return _restore_result, _result_state(obj)
+        return NotImplemented
+
+
+def _result_state(result: TileResult) -> tuple[Any, ...]:
+    faces = []
+    for face in result.faces:
+        attributes = face.__dict__.copy()
+        attributes["geometry"] = None  # in the array below; the key keeps its place
+        faces.append(attributes)
+    geometry = shapely.to_wkb(
+        np.array([f.geometry for f in result.faces], dtype=object), include_srid=True
+    )
+    others = {f.name: getattr(result, f.name) for f in fields(result) if f.name != "faces"}
+    return faces, geometry, others
+
+
+def _restore_result(
+    faces: list[dict[str, Any]], geometry: np.ndarray, others: dict[str, Any]
+) -> TileResult:
+    """A tile's result from :func:`_result_state`: each face the record it was, built as
+    :func:`dataclasses.replace` builds one (the records have neither ``__post_init__``
+    nor slots)."""
+    records = []
+    for attributes, shape in zip(faces, shapely.from_wkb(geometry).tolist(), strict=True):
+        attributes["geometry"] = shape
+        record = object.__new__(FaceRecord)
+        record.__dict__.update(attributes)
+        records.append(record)
+    return TileResult(faces=records, **others)
 
 
 def needed_bytes(

@@ -81,7 +81,8 @@ def _production_factors(
 
     One weather year and one loss rate per sample, shared by the faces; an orientation
     error per sample and face. The draws come in this order, so a seed gives the same
-    samples to :func:`monte_carlo` and :func:`production_bands`.
+    samples to :func:`monte_carlo` and :func:`production_bands` (which draws them so
+    itself, for its loop :func:`_band_samples`).
     """
     weather = np.clip(1.0 + spreads.weather_sd * rng.standard_normal(n_samples), 0.5, 1.5)
     d_tilt = spreads.tilt_sd_deg * rng.standard_normal((n_samples, surface_tilt.size))
@@ -167,11 +168,26 @@ def production_bands(
     if production.size == 0:
         return ProductionBands(np.zeros((0, 3)), np.zeros((n_groups, 3)))
     rng = np.random.default_rng(seed)
-    factors = _production_factors(rng, n_samples, tilt, azimuth, spreads, nominal_losses)
-    factors *= np.clip(1.0 + spreads.area_sd * rng.standard_normal(factors.shape), 0.0, None)
-    samples = factors * production  # (n_samples, n_faces)
+    # the draws of _production_factors, in its order, then each face's area
+    weather = np.clip(1.0 + spreads.weather_sd * rng.standard_normal(n_samples), 0.5, 1.5)
+    d_tilt = rng.standard_normal((n_samples, production.size))
+    d_azimuth = rng.standard_normal((n_samples, production.size))
+    losses = rng.uniform(spreads.losses_min, spreads.losses_max, n_samples)
+    d_area = rng.standard_normal((n_samples, production.size))
+    samples = np.empty((n_samples, production.size))
     totals = np.zeros((n_samples, n_groups))
-    np.add.at(totals.T, group, samples.T)
+    _band_samples(
+        orientation_factors(),
+        production,
+        tilt,
+        azimuth,
+        group,
+        np.array([spreads.tilt_sd_deg, spreads.azimuth_sd_deg, spreads.area_sd]),
+        weather * (1.0 - losses) / (1.0 - nominal_losses),
+        (d_tilt, d_azimuth, d_area),
+        samples,
+        totals,
+    )
     return ProductionBands(
         faces=np.percentile(samples, _PERCENTILES, axis=0).T,
         groups=np.percentile(totals, _PERCENTILES, axis=0).T,
@@ -263,6 +279,52 @@ def _bilinear_orientation(
             + factors[i0, j0 + 1] * (1 - di) * dj
             + factors[i0 + 1, j0 + 1] * di * dj
         )
+
+
+@numba.njit(cache=True, nogil=True)
+def _band_samples(
+    factors: np.ndarray,
+    production: np.ndarray,
+    tilt: np.ndarray,
+    azimuth: np.ndarray,
+    group: np.ndarray,
+    spreads: np.ndarray,
+    scale: np.ndarray,
+    draws: tuple[np.ndarray, np.ndarray, np.ndarray],
+    samples: np.ndarray,
+    totals: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """:func:`production_bands`' samples and group totals, one sample at a time, without
+    the GIL (the build writes its raster on a thread meanwhile).
+
+    The operations of :func:`_production_factors` and of the area term, in their order,
+    so the samples are theirs to the bit; a group's total adds its faces in their order,
+    from 0, as ``numpy.add.at`` does. Numpy's dozen temporaries of (n_samples, n_faces)
+    cost about twice the loop.
+
+    ``spreads`` holds the tilt's, the azimuth's [°] and the area's standard deviations,
+    ``scale`` each sample's weather and losses factor, ``draws`` the standard normal
+    draws of the tilt, the azimuth and the area, (n_samples, n_faces) each; ``samples``
+    and ``totals`` (zeros) are filled.
+    """
+    d_tilt, d_azimuth, d_area = draws
+    n_samples, n_faces = samples.shape
+    nominal = np.empty(n_faces)
+    _bilinear_orientation(factors, tilt, azimuth, nominal)
+    nominal = np.maximum(nominal, 1e-9)
+    perturbed_tilt = np.empty(n_faces)
+    perturbed_azimuth = np.empty(n_faces)
+    perturbed = np.empty(n_faces)
+    for s in range(n_samples):
+        for f in range(n_faces):
+            perturbed_tilt[f] = tilt[f] + spreads[0] * d_tilt[s, f]
+            perturbed_azimuth[f] = azimuth[f] + spreads[1] * d_azimuth[s, f]
+        _bilinear_orientation(factors, perturbed_tilt, perturbed_azimuth, perturbed)
+        for f in range(n_faces):
+            area = max(1.0 + spreads[2] * d_area[s, f], 0.0)
+            value = perturbed[f] / nominal[f] * scale[s] * area * production[f]
+            samples[s, f] = value
+            totals[s, group[f]] += value
 
 
 #: Half-width of the uniform draw of the system losses around their nominal value. [-]
