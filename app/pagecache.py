@@ -11,8 +11,9 @@ the service opens it: about a second for the territory on the development machin
 disk, and no memory of the service's own, since the page cache belongs to the kernel,
 which gives it back when another process needs it.
 
-:func:`resident_fraction` says how much of a file is in the page cache (``mincore``), for
-the tests and the benchmarks to see it.
+:func:`resident_fraction` says how much of a file is in the page cache (``mincore``), and
+:func:`evict` drops it from there as a restart of the machine does, for the tests and the
+benchmarks to start cold and see it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,16 @@ def read_ahead(path: str | os.PathLike[str], chunk: int = READ_AHEAD_CHUNK) -> N
     except OSError as exc:
         # only the speed of the first requests depends on it
         logger.warning("reading the cadastre ahead stopped: %s", exc.strerror)
+    finally:
+        os.close(fd)
+
+
+def evict(path: str | os.PathLike[str]) -> None:
+    """Write the file's pages to disk, then drop them from the page cache (Linux)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
 

@@ -69,7 +69,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.cli import user_data_dir  # noqa: E402
-from app.pagecache import resident_fraction  # noqa: E402
+from app.pagecache import evict, resident_fraction  # noqa: E402
 from solar.addresses import address_layer, demo_addresses, link_addresses  # noqa: E402
 from solar.cadastre import (  # noqa: E402
     BUILDING_FIELDS,
@@ -378,15 +378,6 @@ def served_like_the_cli(cadastre: Path, workers: int, log: Path) -> Iterator[Sta
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-
-
-def evict(path: Path) -> None:
-    """Drop the file's pages from the page cache, as a restart of the machine does."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
 
 
 def search_queries(labels: Sequence[str], n: int, seed: int = 0) -> list[str]:

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numba
 import numpy as np
@@ -215,6 +215,27 @@ class FaceRecord:
     module_tilt_deg: float = 0.0
     module_azimuth_deg: float = 180.0
     roof_irradiation_kwh_m2_yr: float = 0.0
+
+
+_Record = TypeVar("_Record", FaceRecord, BuildingRecord)
+
+
+def record_from_fields(kind: type[_Record], values: Mapping[str, Any]) -> _Record:
+    """The ``kind`` record of ``values``, every field given, as its constructor makes it.
+
+    At a fifth of the constructor's cost, which counts over a build's hundreds of
+    thousands of records: the records have neither ``__post_init__`` nor slots, and their
+    constructor only sets their fields, so filling the instance's ``__dict__`` makes the
+    same record.
+    """
+    record = object.__new__(kind)
+    record.__dict__.update(values)
+    return record
+
+
+def replaced(record: _Record, **changes: Any) -> _Record:
+    """:func:`dataclasses.replace` of a record, by :func:`record_from_fields`."""
+    return record_from_fields(type(record), {**record.__dict__, **changes})
 
 
 @dataclass(frozen=True)

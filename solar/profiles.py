@@ -31,17 +31,16 @@ import lzma
 import struct
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import numba
 import numpy as np
 import pandas as pd
 
 from solar import irradiance, pv
 from solar.calendar import HOURS_PER_YEAR, hourly_index
+from solar.threads import threaded_map
 from solar.weather import Weather, solar_position
 
 FACTOR_STEPS = 255
@@ -115,9 +114,9 @@ def _encode_rows(
     beam_factor: np.ndarray, sky_view: np.ndarray, horizon_band_open: np.ndarray
 ) -> list[bytes]:
     """:func:`encode_light` of each row of ``beam_factor`` (n_faces, 8760), the arithmetic
-    done on :data:`_ENCODE_CHUNK` faces at once, the chunks on as many threads as numba's
-    parallel kernels use: deflate and numpy's sweeps release the GIL, and each face's
-    blob is its own, the same in any order."""
+    done on :data:`_ENCODE_CHUNK` faces at once, the chunks on the build's threads
+    (:func:`solar.threads.threaded_map`): deflate and numpy's sweeps release the GIL,
+    and each face's blob is its own."""
     values = np.asarray(beam_factor, dtype=np.float32)
     headers = [
         _HEADER.pack(sky, band)
@@ -129,15 +128,10 @@ def _encode_rows(
     ]
     if len(headers) != len(values):
         raise ValueError(f"{len(headers)} sky views for {len(values)} beam factors")
-    firsts = range(0, len(values), _ENCODE_CHUNK)
-    threads = min(numba.get_num_threads(), len(firsts))
-    if threads <= 1:
-        chunks = [_encode_chunk(values[first : first + _ENCODE_CHUNK]) for first in firsts]
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            chunks = list(
-                pool.map(lambda first: _encode_chunk(values[first : first + _ENCODE_CHUNK]), firsts)
-            )
+    chunks = threaded_map(
+        lambda first: _encode_chunk(values[first : first + _ENCODE_CHUNK]),
+        range(0, len(values), _ENCODE_CHUNK),
+    )
     blobs = [blob for chunk in chunks for blob in chunk]
     return [header + blob for header, blob in zip(headers, blobs, strict=True)]
 

@@ -39,12 +39,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
-import numba
 import numpy as np
 import rasterio
 import shapely
@@ -56,6 +54,7 @@ from shapely import MultiPolygon, Polygon
 from solar.footprints import Footprint, Part
 from solar.geometry import polygonal_part, polygonal_parts
 from solar.surface import Surface
+from solar.threads import threaded_map
 
 FLAT_TILT = 5.0
 """A face under this tilt is flat: its azimuth is undefined and its modules are racked. [°]"""
@@ -329,7 +328,7 @@ def segment_roofs(
         # A few dozen buildings per task: a task costs the pool tens of microseconds.
         labelled = list(
             itertools.chain.from_iterable(
-                _threaded(
+                threaded_map(
                     lambda chunk: [_label_faces(surface, *job, params) for job in chunk],
                     [jobs[k : k + _LABEL_BUILDINGS] for k in range(0, len(jobs), _LABEL_BUILDINGS)],
                 )
@@ -536,8 +535,6 @@ def _footprint_masks(
     return masks
 
 
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 _EMPTY = Polygon()  # shared: shapely builds every empty polygon from its WKT
 
 # Buildings labelled in one task of the thread pool, buildings whose outlines are
@@ -584,20 +581,6 @@ class _Atlas:
         return raster[r : r + h, c : c + w]
 
 
-def _threaded(work: Callable[[_T], _R], jobs: Sequence[_T]) -> list[_R]:
-    """``[work(job) for job in jobs]`` on as many threads as numba's parallel kernels use.
-
-    The numba kernels of the segmentation release the GIL (``nogil``), and so do shapely's
-    vectorised operations: the buildings of a tile are segmented on every core, as the
-    horizons are. Each job is independent, so the result is the same in any order.
-    """
-    threads = min(numba.get_num_threads(), len(jobs))
-    if threads <= 1:
-        return [work(job) for job in jobs]
-    with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(work, jobs))
-
-
 def _label_faces(
     surface: Surface,
     footprint: Footprint,
@@ -608,7 +591,7 @@ def _label_faces(
     """Segment one building on its window (steps 1 to 6 of the module docstring).
 
     The work is one numba call, :func:`_label_window`, which releases the GIL: the
-    buildings of a tile run on every thread of :func:`_threaded`.
+    buildings of a tile run on every thread of :func:`solar.threads.threaded_map`.
     """
     if inside is None:
         return None
@@ -803,7 +786,7 @@ def _trace(surface: Surface, buildings: Sequence[_Labelled]) -> dict[int, list[_
     # dozen buildings at a time.
     chunks = list(itertools.pairwise([*first[::_SIMPLIFY_BUILDINGS], total]))
     simplified = np.concatenate(
-        _threaded(
+        threaded_map(
             lambda chunk: shapely.coverage_simplify(
                 pixel_outlines[chunk[0] : chunk[1]], 1.0, simplify_boundary=False
             ),
@@ -859,7 +842,7 @@ def _clip(outlines: np.ndarray, footprints: np.ndarray) -> np.ndarray:
     """
     # In blocks, so that a face that fails costs its block's faces one by one, not all.
     blocks = [slice(k, k + _CLIP_BLOCK) for k in range(0, len(outlines), _CLIP_BLOCK)]
-    clipped = _threaded(lambda block: _clip_block(outlines[block], footprints[block]), blocks)
+    clipped = threaded_map(lambda block: _clip_block(outlines[block], footprints[block]), blocks)
     return np.concatenate([np.empty(0, dtype=object), *clipped])
 
 
@@ -1464,7 +1447,7 @@ def _finish(drafts: list[_Draft], setback: float) -> list[RoofFace]:
     obstacles = np.array([d.obstacles for d in drafts], dtype=object)
     # Each face is measured alone: in blocks, on every thread (GEOS releases the GIL).
     blocks = [slice(k, k + _MEASURE_BLOCK) for k in range(0, len(drafts), _MEASURE_BLOCK)]
-    measured = _threaded(
+    measured = threaded_map(
         lambda block: _measure(outlines[block], obstacles[block], a[block], b[block], setback),
         blocks,
     )

@@ -288,9 +288,7 @@ def _packed_varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (b'\\x01\\xac\\x02', [1, 2])
     """
     v = values.astype(np.int64)
-    lengths = np.ones(len(v), dtype=np.int64)
-    for k in range(1, 5):
-        lengths += v >= 1 << (7 * k)
+    lengths = _varint_lengths(v)
     start = np.cumsum(lengths) - lengths
     out = np.empty(int(lengths.sum()), dtype=np.uint8)
     for k in range(5):

@@ -56,7 +56,7 @@ import rasterio
 import shapely
 
 import solar
-from solar.cadastre import FaceRecord
+from solar.cadastre import FaceRecord, record_from_fields
 from solar.errors import InputError
 from solar.footprints import Footprint
 from solar.surface import (
@@ -323,15 +323,11 @@ def _result_state(result: TileResult) -> tuple[Any, ...]:
 def _restore_result(
     faces: list[dict[str, Any]], geometry: np.ndarray, others: dict[str, Any]
 ) -> TileResult:
-    """A tile's result from :func:`_result_state`: each face the record it was, built as
-    :func:`dataclasses.replace` builds one (the records have neither ``__post_init__``
-    nor slots)."""
+    """A tile's result from :func:`_result_state`: each face the record it was."""
     records = []
     for attributes, shape in zip(faces, shapely.from_wkb(geometry).tolist(), strict=True):
         attributes["geometry"] = shape
-        record = object.__new__(FaceRecord)
-        record.__dict__.update(attributes)
-        records.append(record)
+        records.append(record_from_fields(FaceRecord, attributes))
     return TileResult(faces=records, **others)
 
 

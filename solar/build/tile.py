@@ -349,6 +349,14 @@ def _irradiate(
     )
 
 
+def _surface_azimuths(block: Sequence[roofs.RoofFace]) -> np.ndarray:
+    """Each face's own azimuth, NaN for a flat face. [°]"""
+    return np.array(
+        [np.nan if f.surface_azimuth is None else f.surface_azimuth for f in block],
+        dtype=np.float64,
+    )
+
+
 def _module_planes(block: Sequence[roofs.RoofFace]) -> tuple[np.ndarray, np.ndarray]:
     """Tilt and azimuth of each face's module plane (:func:`solar.pv.module_plane`). [°]"""
     tilts, azimuths = (
@@ -427,10 +435,7 @@ def _place(
     if not block:
         return []
     tilt = np.array([face.surface_tilt for face in block], dtype=np.float64)
-    azimuth = np.array(
-        [np.nan if f.surface_azimuth is None else f.surface_azimuth for f in block],
-        dtype=np.float64,
-    )
+    azimuth = _surface_azimuths(block)
     steep = tilt > options.max_tilt
     pixel_face = np.repeat(np.arange(len(block)), [p.size for p in light.face_pixels])
     threshold = options.shade_threshold * light.open_annual_kwh_m2[pixel_face]
@@ -570,10 +575,7 @@ def _rows(
     roof_annual = light.roof_annual_kwh_m2.astype(np.float64)
     kept = np.zeros(len(block))
     np.divide(annual, annual_open, out=kept, where=annual_open > 0)
-    azimuth = np.array(
-        [np.nan if f.surface_azimuth is None else f.surface_azimuth for f in block],
-        dtype=np.float64,
-    )
+    azimuth = _surface_azimuths(block)
     # Every figure rounded at once, each column a list of Python floats.
     tilt_deg = _rounded([f.surface_tilt for f in block], 2)
     azimuth_deg = _rounded(azimuth, 2)

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -69,6 +70,30 @@ ORIENTATION_TILTS = np.arange(0.0, 90.1, 5.0)
 ORIENTATION_AZIMUTHS = np.arange(0.0, 360.1, 15.0)
 
 
+class _Draws(NamedTuple):
+    """The random draws behind the production's spread, from :func:`_draws`."""
+
+    weather: np.ndarray  # (n_samples,) the weather year's factor [-]
+    tilt: np.ndarray  # (n_samples, n_faces) standard normal draws of the tilt's error
+    azimuth: np.ndarray  # (n_samples, n_faces) standard normal draws of the azimuth's error
+    losses: np.ndarray  # (n_samples,) the system losses [-]
+
+    def scale(self, nominal_losses: float) -> np.ndarray:
+        """(n_samples,) each sample's weather and losses against the nominal ones. [-]"""
+        return self.weather * (1.0 - self.losses) / (1.0 - nominal_losses)
+
+
+def _draws(rng: np.random.Generator, n_samples: int, n_faces: int, spreads: Spreads) -> _Draws:
+    """One weather year and one loss rate per sample, shared by the faces; an orientation
+    error per sample and face. The draws come in this order, so a seed gives the same
+    samples to :func:`monte_carlo` and :func:`production_bands`."""
+    weather = np.clip(1.0 + spreads.weather_sd * rng.standard_normal(n_samples), 0.5, 1.5)
+    tilt = rng.standard_normal((n_samples, n_faces))
+    azimuth = rng.standard_normal((n_samples, n_faces))
+    losses = rng.uniform(spreads.losses_min, spreads.losses_max, n_samples)
+    return _Draws(weather, tilt, azimuth, losses)
+
+
 def _production_factors(
     rng: np.random.Generator,
     n_samples: int,
@@ -77,22 +102,15 @@ def _production_factors(
     spreads: Spreads,
     nominal_losses: float,
 ) -> np.ndarray:
-    """(n_samples, n_faces) production of each face relative to its nominal one.
-
-    One weather year and one loss rate per sample, shared by the faces; an orientation
-    error per sample and face. The draws come in this order, so a seed gives the same
-    samples to :func:`monte_carlo` and :func:`production_bands` (which draws them so
-    itself, for its loop :func:`_band_samples`).
-    """
-    weather = np.clip(1.0 + spreads.weather_sd * rng.standard_normal(n_samples), 0.5, 1.5)
-    d_tilt = spreads.tilt_sd_deg * rng.standard_normal((n_samples, surface_tilt.size))
-    d_azimuth = spreads.azimuth_sd_deg * rng.standard_normal((n_samples, surface_tilt.size))
+    """(n_samples, n_faces) production of each face relative to its nominal one, from
+    :func:`_draws`."""
+    draws = _draws(rng, n_samples, surface_tilt.size, spreads)
     nominal = orientation_factor(surface_tilt, surface_azimuth)
-    ratio = orientation_factor(surface_tilt + d_tilt, surface_azimuth + d_azimuth) / np.maximum(
-        nominal, 1e-9
-    )
-    losses = rng.uniform(spreads.losses_min, spreads.losses_max, n_samples)
-    return ratio * (weather * (1.0 - losses) / (1.0 - nominal_losses))[:, None]
+    ratio = orientation_factor(
+        surface_tilt + spreads.tilt_sd_deg * draws.tilt,
+        surface_azimuth + spreads.azimuth_sd_deg * draws.azimuth,
+    ) / np.maximum(nominal, 1e-9)
+    return ratio * draws.scale(nominal_losses)[:, None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,11 +186,7 @@ def production_bands(
     if production.size == 0:
         return ProductionBands(np.zeros((0, 3)), np.zeros((n_groups, 3)))
     rng = np.random.default_rng(seed)
-    # the draws of _production_factors, in its order, then each face's area
-    weather = np.clip(1.0 + spreads.weather_sd * rng.standard_normal(n_samples), 0.5, 1.5)
-    d_tilt = rng.standard_normal((n_samples, production.size))
-    d_azimuth = rng.standard_normal((n_samples, production.size))
-    losses = rng.uniform(spreads.losses_min, spreads.losses_max, n_samples)
+    draws = _draws(rng, n_samples, production.size, spreads)
     d_area = rng.standard_normal((n_samples, production.size))
     samples = np.empty((n_samples, production.size))
     totals = np.zeros((n_samples, n_groups))
@@ -183,8 +197,8 @@ def production_bands(
         azimuth,
         group,
         np.array([spreads.tilt_sd_deg, spreads.azimuth_sd_deg, spreads.area_sd]),
-        weather * (1.0 - losses) / (1.0 - nominal_losses),
-        (d_tilt, d_azimuth, d_area),
+        draws.scale(nominal_losses),
+        (draws.tilt, draws.azimuth, d_area),
         samples,
         totals,
     )

@@ -13,18 +13,13 @@ import pytest
 
 from app import dependencies
 from app.dependencies import Services
-from app.pagecache import read_ahead, resident_fraction
+from app.pagecache import evict, read_ahead, resident_fraction
 from app.settings import Settings
 
 
 def _evicted(path: Path) -> Path:
     """``path``, its pages written to disk and dropped from the page cache."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
+    evict(path)
     if resident_fraction(path) > 0.5:
         pytest.skip("this file system keeps its files in memory (tmpfs): nothing to read ahead")
     return path

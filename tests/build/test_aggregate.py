@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import shapely
 
-from solar.build.aggregate import _replaced, _weighted_means, building_records
-from solar.cadastre import BuildingRecord, FaceRecord
+from solar.build.aggregate import _weighted_means, building_records
+from solar.cadastre import BuildingRecord, FaceRecord, replaced
 from solar.footprints import Footprint
 from solar.household import uncertainty
 from solar.household.uncertainty import Spreads, production_bands
@@ -96,7 +96,7 @@ def test_a_record_is_copied_as_dataclasses_replace_copies_it(record_type: type) 
         else building_records([Footprint("b0", shapely.box(0, 0, 1, 1))], faces, 1300.0, {})[0]
     )
     changes: dict[str, Any] = {"production_p10_kwh_yr": 1.5, "production_p90_kwh_yr": 2.5}
-    copy = _replaced(record, **changes)
+    copy = replaced(record, **changes)
     assert type(copy) is record_type
     assert copy == dataclasses.replace(record, **changes)
     assert copy.__dict__ == dataclasses.replace(record, **changes).__dict__
